@@ -1,0 +1,171 @@
+"""The exception hierarchy.
+
+```
+MailkitError
+├── InvalidArgumentError        bad input, raised before any request is sent (also a ValueError)
+├── ConfigurationError          the client cannot be built as asked
+│   ├── MissingCredentialsError
+│   └── UnknownFunctionOrderError   XML-RPC call of a function with no known positional order
+├── AuthenticationError         "Unauthorized" or "Disallowed IP <ip>", on any call
+├── ApiError                    the API answered a known error string to `call()`
+├── TransportError              the exchange itself failed
+│   ├── ConnectError            never reached the service: safe to resend
+│   ├── RequestTimeoutError     connect/pool timeouts never left; read/write ones may have
+│   ├── ConnectionDroppedError  the connection broke after the request may have been sent
+│   └── HTTPStatusError         a non-2xx answer
+│       └── RateLimitedError    429 (carries `retry_after`)
+└── ProtocolError               the answer is not what the protocol promises
+    ├── MalformedResponseError  not valid JSON / XML-RPC, or a shape the function never has
+    ├── ForbiddenXMLError       DTDs, entities, external references
+    ├── ResponseTooLargeError   over the size cap, compressed or not
+    └── XmlRpcFaultError        a well-formed `<fault>`
+```
+
+`TransportError.request_sent` says whether the service may have acted: `False` means the
+request provably never left (connect failures, pool timeouts), which is what makes a resend of
+a non-idempotent call safe. No exception here ever carries the md5 or the encoded request body.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConnectError",
+    "ConnectionDroppedError",
+    "ForbiddenXMLError",
+    "HTTPStatusError",
+    "InvalidArgumentError",
+    "MailkitError",
+    "MalformedResponseError",
+    "MissingCredentialsError",
+    "ProtocolError",
+    "RateLimitedError",
+    "RequestTimeoutError",
+    "ResponseTooLargeError",
+    "TransportError",
+    "UnknownFunctionOrderError",
+    "XmlRpcFaultError",
+]
+
+
+class MailkitError(Exception):
+    """Base class of every error this library raises."""
+
+
+class InvalidArgumentError(MailkitError, ValueError):
+    """An argument was rejected before any request was sent."""
+
+
+class ConfigurationError(MailkitError):
+    """The client or a call was configured in a way that cannot work."""
+
+
+class MissingCredentialsError(ConfigurationError):
+    """No client ID or MD5 was given, and the environment does not provide one."""
+
+
+class UnknownFunctionOrderError(ConfigurationError):
+    """An XML-RPC call needs positional parameters, and this function's order is unknown."""
+
+    def __init__(self, function: str) -> None:
+        super().__init__(
+            f"the XML-RPC parameter order of {function!r} is not known; pass the parameters as "
+            "a list in the documented positional order (without client_id and client_md5), "
+            "or use protocol='json'"
+        )
+        self.function = function
+
+
+class AuthenticationError(MailkitError):
+    """The API refused the credentials (`Unauthorized`) or the caller's IP (`Disallowed IP`)."""
+
+    def __init__(self, message: str, *, function: str) -> None:
+        super().__init__(f"{function}: {message}")
+        self.message = message
+        self.function = function
+
+
+class ApiError(MailkitError):
+    """The API answered a documented error string to a generic `call()`."""
+
+    def __init__(self, message: str, *, function: str, error_status: int | None = None) -> None:
+        super().__init__(f"{function}: {message}")
+        self.message = message
+        self.function = function
+        self.error_status = error_status
+
+
+class TransportError(MailkitError):
+    """The HTTP exchange failed. `request_sent` is False only when it provably never left."""
+
+    request_sent: bool = True
+
+    def __init__(self, message: str, *, function: str) -> None:
+        super().__init__(f"{function}: {message}")
+        self.function = function
+
+
+class ConnectError(TransportError):
+    """The connection could not be made; the service never saw the request."""
+
+    request_sent = False
+
+
+class RequestTimeoutError(TransportError, builtins.TimeoutError):
+    """A timeout expired. Connect and pool timeouts never sent the request."""
+
+    def __init__(self, message: str, *, function: str, request_sent: bool) -> None:
+        super().__init__(message, function=function)
+        self.request_sent = request_sent
+
+
+class ConnectionDroppedError(TransportError):
+    """The connection broke mid-exchange; the service may or may not have acted."""
+
+
+class HTTPStatusError(TransportError):
+    """The service answered with a non-2xx HTTP status."""
+
+    def __init__(
+        self, message: str, *, function: str, status_code: int, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, function=function)
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+
+class RateLimitedError(HTTPStatusError):
+    """HTTP 429. `retry_after` holds the server's requested wait in seconds, if it gave one."""
+
+
+class ProtocolError(MailkitError):
+    """The answer broke the protocol: undecodable, hostile, oversized or of the wrong shape."""
+
+    def __init__(self, message: str, *, function: str | None = None) -> None:
+        super().__init__(f"{function}: {message}" if function else message)
+        self.function = function
+
+
+class MalformedResponseError(ProtocolError):
+    """The body is not valid JSON / XML-RPC, or has a shape the function never answers with."""
+
+
+class ForbiddenXMLError(ProtocolError):
+    """The XML contained a DTD, an entity declaration or an external reference."""
+
+
+class ResponseTooLargeError(ProtocolError):
+    """The body (after decompression) exceeded the configured size cap."""
+
+
+class XmlRpcFaultError(ProtocolError):
+    """The XML-RPC answer was a `<fault>`."""
+
+    def __init__(self, fault_code: int, fault_string: str, *, function: str | None = None) -> None:
+        super().__init__(f"XML-RPC fault {fault_code}: {fault_string}", function=function)
+        self.fault_code = fault_code
+        self.fault_string = fault_string
