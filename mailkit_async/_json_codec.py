@@ -1,0 +1,154 @@
+"""Mailkit's JSON envelope, encoded and decoded strictly."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Final, NoReturn
+
+from ._codec import Params
+from ._credentials import Credentials
+from ._errors import InvalidArgumentError, MalformedResponseError
+from ._functions import spec_for
+
+__all__ = ["JsonCodec"]
+
+#: Deeper than any Mailkit answer (records inside an array inside an object) by far.
+MAX_DEPTH: Final = 32
+
+_BOM: Final = b"\xef\xbb\xbf"
+# A \uD800-\uDFFF escape is the only way a lone surrogate gets into a decoded str.
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
+
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        # The stdlib lets the last key win, so {"error_status":1,"error_status":0} would
+        # silently read as success.
+        raise _DuplicateKeyError("duplicate key in a JSON object")
+    return obj
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):  # "1e999" overflows to inf, silently
+        raise ValueError("number out of the float range")
+    return number
+
+
+_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_object_without_duplicates,
+    parse_constant=_reject_constant,
+    parse_float=_finite_float,
+)
+
+
+class JsonCodec:
+    """The JSON API (`/json.fcgi`): `{"function", "id", "md5", "parameters"}` in, one value out.
+
+    Python bools in parameters that Mailkit spells "TRUE"/"FALSE" (e.g. `agreement`) are
+    converted; everything else is sent as given.
+    """
+
+    name: Final = "json"
+    path: Final = "/json.fcgi"
+    content_type: Final = "application/json"
+
+    def encode_call(self, function: str, params: Params, credentials: Credentials) -> bytes:
+        if not isinstance(params, Mapping):
+            raise InvalidArgumentError(
+                f"{function}: the JSON API takes named parameters (a mapping), not "
+                f"{type(params).__name__}"
+            )
+        spec = spec_for(function)
+        if spec is not None and spec.flags:
+            params = {
+                key: (("TRUE" if value else "FALSE") if isinstance(value, bool) else value)
+                if key in spec.flags
+                else value
+                for key, value in params.items()
+            }
+        envelope = {
+            "function": function,
+            "id": credentials.client_id,
+            "md5": credentials.md5,
+            "parameters": params,
+        }
+        try:
+            return _ENCODER.encode(envelope).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            # Messages name types and reasons (never values), so the md5 cannot leak here.
+            raise InvalidArgumentError(
+                f"{function}: parameters are not JSON-encodable: {exc}"
+            ) from None
+
+    def decode_reply(self, body: bytes, *, function: str) -> object:
+        if body.startswith(_BOM):
+            raise MalformedResponseError(
+                "JSON body starts with a byte order mark", function=function
+            )
+        try:
+            value = _DECODER.decode(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise MalformedResponseError(
+                "JSON body is not valid UTF-8", function=function
+            ) from None
+        except RecursionError:
+            raise MalformedResponseError("JSON nesting too deep", function=function) from None
+        except ValueError as exc:
+            raise MalformedResponseError(
+                f"invalid JSON: {_short(exc)}", function=function
+            ) from None
+        # Both checks walk the value; the byte scans keep ordinary answers off that path.
+        surrogates = _SURROGATE_ESCAPE.search(body) is not None
+        if surrogates or body.count(b"[") + body.count(b"{") > MAX_DEPTH:
+            _check_value(value, function, surrogates=surrogates)
+        return value
+
+
+def _check_value(value: object, function: str, *, surrogates: bool) -> None:
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+            if surrogates:
+                for key in item:
+                    _check_text(key, function)
+        elif isinstance(item, list):
+            children = item
+        else:
+            if surrogates and isinstance(item, str):
+                _check_text(item, function)
+            continue
+        if depth > MAX_DEPTH:
+            raise MalformedResponseError(
+                f"JSON nesting deeper than {MAX_DEPTH} levels", function=function
+            )
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _check_text(text: str, function: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedResponseError(
+            "JSON string holds a lone surrogate", function=function
+        ) from None
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:200] + "..."
