@@ -1,0 +1,78 @@
+"""An asyncio client for the Mailkit email platform API, over JSON or XML-RPC.
+
+```python
+import mailkit_async as mk
+
+async with mk.MailkitClient(protocol="json") as client:
+    result = await client.wipe("jane@example.com")
+    result.status  # mk.WipeStatus.QUEUED
+```
+"""
+
+from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MailkitClient
+from ._codec import Codec, Params
+from ._errors import (
+    ApiError,
+    AuthenticationError,
+    ConfigurationError,
+    ConnectError,
+    ConnectionDroppedError,
+    ForbiddenXMLError,
+    HTTPStatusError,
+    InvalidArgumentError,
+    MailkitError,
+    MalformedResponseError,
+    MissingCredentialsError,
+    ProtocolError,
+    RateLimitedError,
+    RequestTimeoutError,
+    ResponseTooLargeError,
+    TransportError,
+    UnknownFunctionOrderError,
+    XmlRpcFaultError,
+)
+from ._json_codec import JsonCodec
+from ._results import RevalidateResult, WipeResult
+from ._statuses import RevalidateStatus, WipeStatus
+from ._version import __version__
+from ._xmlrpc_codec import XmlRpcCodec
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "ApiError",
+    "AuthenticationError",
+    "Codec",
+    "ConfigurationError",
+    "ConnectError",
+    "ConnectionDroppedError",
+    "ForbiddenXMLError",
+    "HTTPStatusError",
+    "InvalidArgumentError",
+    "JsonCodec",
+    "MailkitClient",
+    "MailkitError",
+    "MalformedResponseError",
+    "MissingCredentialsError",
+    "Params",
+    "ProtocolError",
+    "RateLimitedError",
+    "RequestTimeoutError",
+    "ResponseTooLargeError",
+    "RevalidateResult",
+    "RevalidateStatus",
+    "TransportError",
+    "UnknownFunctionOrderError",
+    "WipeResult",
+    "WipeStatus",
+    "XmlRpcCodec",
+    "XmlRpcFaultError",
+    "__version__",
+]
+
+# Tracebacks and reprs say `mailkit_async.WipeStatus`, not the private module it lives in.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("mailkit_async._"):
+        _obj.__module__ = "mailkit_async"
+del _name, _obj

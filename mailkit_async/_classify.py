@@ -1,0 +1,220 @@
+"""Response strings to statuses: one table per function, the same for both protocols.
+
+Mailkit tells success from failure only by the text: JSON puts it in `error` (even for
+success, with `error_status` 0, and revalidate refuses with `error_status` 0 too), XML-RPC
+often answers a bare string. So every answer is classified by its exact (trimmed) string;
+`error_status` only vetoes a success. A string nobody documented becomes UNKNOWN, with the
+raw message kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Final, Generic, TypeVar
+
+import attrs
+
+from ._convert import StatusReply, structure
+from ._errors import ApiError, AuthenticationError, InvalidArgumentError, MalformedResponseError
+from ._functions import GLOBAL_ERRORS, FunctionSpec
+from ._results import RevalidateResult, WipeResult
+from ._statuses import RevalidateStatus, WipeStatus
+from ._validate import is_address
+
+__all__ = [
+    "REVALIDATE",
+    "WIPE",
+    "ExtraMessages",
+    "MessageTable",
+    "classify_revalidate",
+    "classify_wipe",
+    "raise_for_api_error",
+    "raise_for_global_error",
+]
+
+S = TypeVar("S", WipeStatus, RevalidateStatus)
+
+#: User-registered strings: `{function: {"exact text" or re.Pattern: status}}`.
+ExtraMessages = Mapping[str, Mapping["str | re.Pattern[str]", WipeStatus | RevalidateStatus]]
+
+
+@attrs.frozen
+class MessageTable(Generic[S]):
+    """Exact strings first, then patterns matched against the whole (trimmed) string."""
+
+    exact: Mapping[str, S]
+    patterns: tuple[tuple[re.Pattern[str], S], ...] = ()
+
+    def lookup(self, message: str) -> S | None:
+        status = self.exact.get(message)
+        if status is None:
+            for pattern, candidate in self.patterns:
+                if pattern.fullmatch(message):
+                    return candidate
+        return status
+
+    def extended(self, extra: Mapping[str | re.Pattern[str], S]) -> MessageTable[S]:
+        """A table where `extra` wins over the built-in strings."""
+        exact = {key.strip(): status for key, status in extra.items() if isinstance(key, str)}
+        patterns = tuple((k, s) for k, s in extra.items() if isinstance(k, re.Pattern))
+        return MessageTable({**self.exact, **exact}, patterns + self.patterns)
+
+
+WIPE: Final = MessageTable(  # DOC wipe
+    {
+        "OK": WipeStatus.QUEUED,
+        "Email has already been inserted": WipeStatus.ALREADY_QUEUED,
+        "Invalid ID_email or email": WipeStatus.INVALID_RECIPIENT,
+        "Invalid_ID_email or email": WipeStatus.INVALID_RECIPIENT,
+        "Missing ID_email": WipeStatus.MISSING_RECIPIENT,
+    }
+)
+
+REVALIDATE: Final = MessageTable(  # DOC revalidate; W-MK; FX-2018
+    {
+        "Email has been revalidated": RevalidateStatus.REVALIDATED,
+        "Sent subscribe email": RevalidateStatus.CONFIRMATION_SENT,
+        "Email is not unsubscribed": RevalidateStatus.NOT_UNSUBSCRIBED,  # JSON, error_status 0
+        # Not on the revalidate page; the string every other email.* function uses.
+        "Invalid ID_email or email": RevalidateStatus.INVALID_RECIPIENT,
+        "Missing ID_email": RevalidateStatus.MISSING_RECIPIENT,
+    },
+    ((re.compile(r".+ is not unsubscribed", re.DOTALL), RevalidateStatus.NOT_UNSUBSCRIBED),),
+)
+
+_TABLES: Final[Mapping[str, MessageTable[WipeStatus] | MessageTable[RevalidateStatus]]] = {
+    "mailkit.email.wipe": WIPE,
+    "mailkit.email.revalidate": REVALIDATE,
+}
+
+
+def build_tables(
+    extra: ExtraMessages | None,
+) -> tuple[MessageTable[WipeStatus], MessageTable[RevalidateStatus]]:
+    """The wipe and revalidate tables with a client's extra strings merged in."""
+    wipe, revalidate = WIPE, REVALIDATE
+    for function, messages in (extra or {}).items():
+        if function not in _TABLES:
+            raise InvalidArgumentError(
+                f"extra_messages: no classifier for {function!r}; known: {sorted(_TABLES)}"
+            )
+        status_type = WipeStatus if function == "mailkit.email.wipe" else RevalidateStatus
+        for key, status in messages.items():
+            if not isinstance(status, status_type):
+                raise InvalidArgumentError(
+                    f"extra_messages[{function!r}][{key!r}] must be a {status_type.__name__}"
+                )
+            if not isinstance(key, str | re.Pattern):
+                raise InvalidArgumentError("extra_messages keys must be str or re.Pattern")
+        if status_type is WipeStatus:
+            wipe = wipe.extended(messages)  # type: ignore[arg-type]  # checked above
+        else:
+            revalidate = revalidate.extended(messages)  # type: ignore[arg-type]  # checked above
+    return wipe, revalidate
+
+
+def _message_of(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        error = value.get("error")
+        return error if isinstance(error, str) else None
+    return None
+
+
+def raise_for_global_error(value: object, function: str) -> None:
+    """Raise AuthenticationError for `Unauthorized` / `Disallowed IP <ip>` on any call."""
+    message = _message_of(value)
+    if message is not None and GLOBAL_ERRORS.fullmatch(message.strip()):
+        raise AuthenticationError(message.strip(), function=function)
+
+
+def raise_for_api_error(value: object, spec: FunctionSpec | None, function: str) -> None:
+    """For `call()`: raise ApiError for a non-zero error_status or a documented error string."""
+    message = _message_of(value)
+    status: int | None = None
+    if isinstance(value, Mapping) and "error_status" in value:
+        raw = value["error_status"]
+        status = (
+            raw
+            if type(raw) is int
+            else int(raw)
+            if isinstance(raw, str) and raw.strip().isdigit()
+            else None
+        )
+        if status is None and raw is not None:
+            raise MalformedResponseError("error_status is not an integer", function=function)
+    if status:
+        raise ApiError(message or "", function=function, error_status=status)
+    if message is not None and spec is not None and spec.is_error_message(message.strip()):
+        raise ApiError(message.strip(), function=function, error_status=status)
+
+
+def _read(value: object, function: str) -> tuple[str, StatusReply | None]:
+    if isinstance(value, str):
+        return value.strip(), None
+    if isinstance(value, Mapping):
+        reply = structure(value, StatusReply, function=function)
+        if reply.error is None:
+            raise MalformedResponseError("answer has no 'error' text", function=function)
+        return reply.error.strip(), reply
+    raise MalformedResponseError(
+        f"expected a string or a struct, got {type(value).__name__}", function=function
+    )
+
+
+def _vetoed(status_ok: bool, reply: StatusReply | None) -> bool:
+    # A success string next to a non-zero error_status contradicts itself: never call it done.
+    return status_ok and reply is not None and reply.error_status not in (None, 0)
+
+
+def classify_wipe(value: object, table: MessageTable[WipeStatus], *, function: str) -> WipeResult:
+    """The WipeResult of one decoded wipe answer."""
+    message, reply = _read(value, function)
+    status = table.lookup(message) or WipeStatus.UNKNOWN
+    if _vetoed(status.succeeded, reply):
+        status = WipeStatus.UNKNOWN
+    return WipeResult(
+        status=status,
+        message=message,
+        id_email=reply.id_email if reply else None,
+        email=reply.email if reply else None,
+        error_status=reply.error_status if reply else None,
+    )
+
+
+def classify_revalidate(
+    value: object,
+    table: MessageTable[RevalidateStatus],
+    *,
+    function: str,
+    agreement: bool,
+    requested_email: str | None,
+) -> RevalidateResult:
+    """The RevalidateResult of one decoded revalidate answer.
+
+    XML-RPC answers success with the bare address and nothing else, so the request's
+    `agreement` decides between REVALIDATED and CONFIRMATION_SENT; an address other than the
+    one asked about is not taken as success.
+    """
+    message, reply = _read(value, function)
+    status = table.lookup(message)
+    email = reply.email if reply else None
+    if (
+        status is None
+        and reply is None
+        and is_address(message)
+        and (requested_email is None or message.casefold() == requested_email.casefold())
+    ):
+        status = RevalidateStatus.REVALIDATED if agreement else RevalidateStatus.CONFIRMATION_SENT
+        email = message
+    if status is None or _vetoed(status.succeeded, reply):
+        status = RevalidateStatus.UNKNOWN
+    return RevalidateResult(
+        status=status,
+        message=message,
+        id_email=reply.id_email if reply else None,
+        email=email,
+        error_status=reply.error_status if reply else None,
+    )

@@ -1,0 +1,84 @@
+"""The private cattrs converter that turns decoded reply structs into typed wire records.
+
+Built once at import, completely, before any hook is generated (cattrs captures leaf hooks
+when it generates a class hook, so registering later would be ignored).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from ._errors import MalformedResponseError
+
+__all__ = ["StatusReply", "structure"]
+
+T = TypeVar("T")
+
+_INT_TEXT: Final = re.compile(r"-?[0-9]{1,19}")
+_INT64: Final = range(-(2**63), 2**63)
+
+
+@attrs.frozen
+class StatusReply:
+    """The `{error_status, error, ID_email, email}` record wipe and revalidate answer with."""
+
+    error: str | None = None
+    error_status: int | None = None
+    id_email: int | None = None
+    email: str | None = None
+
+
+def _structure_int(value: object, _: type) -> int:
+    # Mailkit sends IDs and error_status as ints or as decimal strings ("0", "123456789").
+    # bool is an int subclass and floats would truncate: both are refused.
+    if type(value) is int:
+        number = value
+    elif isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        raise ValueError(f"expected an integer or a decimal string, got {type(value).__name__}")
+    if number not in _INT64:
+        raise ValueError("integer out of the 64-bit range")
+    return number
+
+
+def _structure_str(value: object, _: type) -> str:
+    # cattrs' default would turn 5 into "5"; a number where text belongs is a shape error.
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=False)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(
+        StatusReply,
+        make_dict_structure_fn(StatusReply, converter, id_email=override(rename="ID_email")),
+    )
+    return converter
+
+
+_CONVERTER: Final = _make_converter()
+
+
+def structure(value: Mapping[str, Any], cls: type[T], *, function: str) -> T:
+    """Structure a decoded struct into `cls`, or raise MalformedResponseError."""
+    try:
+        return _CONVERTER.structure(value, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+        detail = (
+            "; ".join(cattrs.transform_error(exc))
+            if isinstance(exc, cattrs.BaseValidationError)
+            else str(exc)
+        )
+        raise MalformedResponseError(
+            f"unexpected reply shape for {cls.__name__}: {detail}", function=function
+        ) from None
