@@ -164,16 +164,23 @@ def _read(value: object, function: str) -> tuple[str, StatusReply | None]:
     )
 
 
-def _vetoed(status_ok: bool, reply: StatusReply | None) -> bool:
+# Strings the API sends as success (error_status 0). ALREADY_QUEUED is not among them: the
+# duplicate wipe is an error answer that merely means the work is done.
+_SENT_AS_SUCCESS: Final = frozenset(
+    {WipeStatus.QUEUED, RevalidateStatus.REVALIDATED, RevalidateStatus.CONFIRMATION_SENT}
+)
+
+
+def _vetoed(status: WipeStatus | RevalidateStatus, reply: StatusReply | None) -> bool:
     # A success string next to a non-zero error_status contradicts itself: never call it done.
-    return status_ok and reply is not None and reply.error_status not in (None, 0)
+    return status in _SENT_AS_SUCCESS and reply is not None and reply.error_status not in (None, 0)
 
 
 def classify_wipe(value: object, table: MessageTable[WipeStatus], *, function: str) -> WipeResult:
     """The WipeResult of one decoded wipe answer."""
     message, reply = _read(value, function)
     status = table.lookup(message) or WipeStatus.UNKNOWN
-    if _vetoed(status.succeeded, reply):
+    if _vetoed(status, reply):
         status = WipeStatus.UNKNOWN
     return WipeResult(
         status=status,
@@ -209,7 +216,7 @@ def classify_revalidate(
     ):
         status = RevalidateStatus.REVALIDATED if agreement else RevalidateStatus.CONFIRMATION_SENT
         email = message
-    if status is None or _vetoed(status.succeeded, reply):
+    if status is None or _vetoed(status, reply):
         status = RevalidateStatus.UNKNOWN
     return RevalidateResult(
         status=status,

@@ -1,0 +1,236 @@
+"""The two codecs: envelopes, positional orders, the published documents, refusals."""
+
+from __future__ import annotations
+
+import json
+import xmlrpc.client
+from pathlib import Path
+
+import pytest
+
+import mailkit_async as mk
+from mailkit_async._classify import REVALIDATE, WIPE, classify_revalidate, classify_wipe
+from mailkit_async._credentials import Credentials
+from mailkit_async._functions import FUNCTIONS
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CREDS = Credentials("12345", "0123456789abcdef0123456789abcdef")
+
+
+def xml_params(body: bytes) -> tuple[tuple[object, ...], str | None]:
+    """The stdlib's reading of our request: an independent check of the encoder."""
+    params, method = xmlrpc.client.loads(body, use_builtin_types=True)
+    return params, method
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+
+def test_json_envelope_matches_the_published_example() -> None:
+    """function, id (a string), md5 and parameters, as on the wipe page."""
+    body = mk.JsonCodec().encode_call("mailkit.email.wipe", {"email": "example@example.com"}, CREDS)
+    assert json.loads(body) == {
+        "function": "mailkit.email.wipe",
+        "id": "12345",
+        "md5": "0123456789abcdef0123456789abcdef",
+        "parameters": {"email": "example@example.com"},
+    }
+
+
+def test_json_flags_become_true_false_strings_only_where_documented() -> None:
+    """agreement is "TRUE"/"FALSE" in Mailkit's JSON; other bools stay JSON booleans."""
+    body = mk.JsonCodec().encode_call(
+        "mailkit.email.revalidate", {"email": "a@b.cz", "agreement": False, "x": True}, CREDS
+    )
+    assert json.loads(body)["parameters"] == {"email": "a@b.cz", "agreement": "FALSE", "x": True}
+
+
+def test_json_keeps_non_ascii_as_utf8() -> None:
+    """Czech diacritics go out as UTF-8, not \\u escapes."""
+    body = mk.JsonCodec().encode_call("mailkit.mailinglist.create", {"name": "Příliš"}, CREDS)
+    assert "Příliš".encode() in body
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"x": float("nan")},
+        {"x": object()},
+        {"x": "\ud800"},
+        ["positional"],
+    ],
+)
+def test_json_refuses_what_it_cannot_carry(params: object) -> None:
+    """NaN, unknown types, lone surrogates and positional lists fail before sending."""
+    with pytest.raises(mk.InvalidArgumentError) as info:
+        mk.JsonCodec().encode_call("mailkit.x.y", params, CREDS)  # type: ignore[arg-type]
+    assert CREDS.md5 not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "wipe_ok.json",
+        "wipe_invalid.json",
+        "revalidate_sent.json",
+        "revalidate_not_unsubscribed.json",
+    ],
+)
+def test_json_decodes_the_published_documents(name: str) -> None:
+    """The pages' JSON answers, byte for byte, decode to what json.loads gives."""
+    body = (FIXTURES / name).read_bytes()
+    assert mk.JsonCodec().decode_reply(body, function="f") == json.loads(body)
+
+
+# --- XML-RPC encoding ----------------------------------------------------------------------
+
+
+def test_xmlrpc_wipe_sends_credentials_then_one_string() -> None:
+    """Wipe's only position is a <string>, even for a numeric ID (DOC wipe)."""
+    body = mk.XmlRpcCodec().encode_call("mailkit.email.wipe", {"ID_email": 12345678}, CREDS)
+    params, method = xml_params(body)
+    assert method == "mailkit.email.wipe"
+    assert params == (12345, "0123456789abcdef0123456789abcdef", "12345678")
+    assert b"<string>12345678</string>" in body
+
+
+def test_xmlrpc_revalidate_keeps_the_dummy_placeholder() -> None:
+    """language lands sixth: ID_email, ID_message, agreement, channel, dummy, language."""
+    body = mk.XmlRpcCodec().encode_call(
+        "mailkit.email.revalidate",
+        {"ID_email": "123", "agreement": True, "channel": "phone", "language": "en"},
+        CREDS,
+    )
+    params, _ = xml_params(body)
+    assert params[2:] == (123, None, True, "phone", None, "en")
+    assert b"<boolean>1</boolean>" in body
+
+
+def test_xmlrpc_trailing_unfilled_positions_are_left_off() -> None:
+    """Without a language, the placeholder and later positions are not sent."""
+    body = mk.XmlRpcCodec().encode_call(
+        "mailkit.email.revalidate", {"email": "a@b.cz", "agreement": "FALSE"}, CREDS
+    )
+    params, _ = xml_params(body)
+    assert params[2:] == ("a@b.cz", None, False)
+
+
+def test_xmlrpc_unsubscribe_builds_its_timeout_struct() -> None:
+    """timeout and timeout_days share the fourth position as a struct (newer DOC)."""
+    body = mk.XmlRpcCodec().encode_call(
+        "mailkit.email.unsubscribe",
+        {"email": "a@b.cz", "send_optout": False, "timeout": True, "timeout_days": 30},
+        CREDS,
+    )
+    params, _ = xml_params(body)
+    assert params[2:] == ("a@b.cz", None, False, {"timeout": True, "timeout_days": 30})
+
+
+def test_xmlrpc_client_id_that_is_not_numeric_goes_as_text() -> None:
+    """The pages show <int>; an ID that is not a small number is sent as a string."""
+    body = mk.XmlRpcCodec().encode_call("mailkit.mailinglist.list", {}, Credentials("ab12", "m"))
+    assert xml_params(body)[0] == ("ab12", "m")
+
+
+def test_xmlrpc_explicit_positional_list_for_unknown_order() -> None:
+    """A function without a known order is callable with an explicit list."""
+    body = mk.XmlRpcCodec().encode_call("mailkit.campaigns.list", [1, "x", {"a": [1, 2]}], CREDS)
+    assert xml_params(body)[0][2:] == (1, "x", {"a": [1, 2]})
+
+
+def test_xmlrpc_named_params_for_unknown_order_name_the_function() -> None:
+    """Named parameters need a known order; the error says which function and what to do."""
+    with pytest.raises(mk.UnknownFunctionOrderError, match=r"mailkit\.campaigns\.list"):
+        mk.XmlRpcCodec().encode_call("mailkit.campaigns.list", {"a": 1}, CREDS)
+
+
+@pytest.mark.parametrize(
+    ("function", "params", "match"),
+    [
+        ("mailkit.email.wipe", {}, "required"),
+        ("mailkit.email.wipe", {"email": "a@b.cz", "ID_email": "1"}, "only one"),
+        ("mailkit.email.wipe", {"email": "a@b.cz", "extra": 1}, "no XML-RPC position"),
+        ("mailkit.email.revalidate", {"email": "a@b.cz", "agreement": "maybe"}, "TRUE"),
+        ("mailkit.email.revalidate", {"email": "a@b.cz"}, "agreement"),
+        (
+            "mailkit.email.revalidate",
+            {"email": "a@b.cz", "agreement": True, "ID_template": 3},
+            "ID_template",
+        ),
+        ("mailkit.mailinglist.delete", {"ID_user_list": "list-one"}, "integer"),
+        ("mailkit.x.y", [2**64], "64-bit"),
+        ("mailkit.x.y", ["bell\x07"], "XML cannot carry"),
+        ("mailkit.x.y", [{1: "a"}], "keys must be str"),
+        ("mailkit.x.y", [float("inf")], "NaN or infinity"),
+        ("mailkit.x.y", [object()], "cannot carry"),
+    ],
+)
+def test_xmlrpc_refuses_bad_calls_before_sending(function: str, params: object, match: str) -> None:
+    """Each refusal is an InvalidArgumentError that says what is wrong."""
+    with pytest.raises(mk.InvalidArgumentError, match=match):
+        mk.XmlRpcCodec().encode_call(function, params, CREDS)  # type: ignore[arg-type]
+
+
+def test_xmlrpc_refuses_a_self_containing_list() -> None:
+    """A cycle is refused rather than recursing forever."""
+    loop: list[object] = []
+    loop.append(loop)
+    with pytest.raises(mk.InvalidArgumentError, match="cycles"):
+        mk.XmlRpcCodec().encode_call("mailkit.x.y", [loop], CREDS)
+
+
+def test_xmlrpc_escapes_markup_in_strings() -> None:
+    """<, > and & in values are escaped, so a value cannot inject elements."""
+    value = "</string></value><value><int>1</int>&amp;"
+    body = mk.XmlRpcCodec().encode_call("mailkit.x.y", [value], CREDS)
+    assert xml_params(body)[0][2] == value
+
+
+# --- XML-RPC decoding of the published documents --------------------------------------------
+
+
+def test_xmlrpc_decodes_the_published_wipe_struct() -> None:
+    """The wipe page's success struct, with its indentation, decodes to four members."""
+    value = mk.XmlRpcCodec().decode_reply((FIXTURES / "wipe_ok.xml").read_bytes(), function="f")
+    assert value == {
+        "email": "example@example.com",
+        "error_status": 0,
+        "ID_email": 12345678,
+        "error": "OK",
+    }
+    assert classify_wipe(value, WIPE, function="f").status is mk.WipeStatus.QUEUED
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("wipe_already_inserted.xml", mk.WipeStatus.ALREADY_QUEUED),
+    ],
+)
+def test_xmlrpc_wipe_bare_strings(name: str, status: mk.WipeStatus) -> None:
+    """The wipe page's error answer is a bare string."""
+    value = mk.XmlRpcCodec().decode_reply((FIXTURES / name).read_bytes(), function="f")
+    assert classify_wipe(value, WIPE, function="f").status is status
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("revalidate_ok.xml", mk.RevalidateStatus.CONFIRMATION_SENT),
+        ("revalidate_not_unsubscribed.xml", mk.RevalidateStatus.NOT_UNSUBSCRIBED),
+    ],
+)
+def test_xmlrpc_revalidate_documents(name: str, status: mk.RevalidateStatus) -> None:
+    """The revalidate page's answers: the bare address, and '<address> is not unsubscribed'."""
+    value = mk.XmlRpcCodec().decode_reply((FIXTURES / name).read_bytes(), function="f")
+    result = classify_revalidate(
+        value, REVALIDATE, function="f", agreement=False, requested_email="example@example.cz"
+    )
+    assert result.status is status
+
+
+def test_every_xmlrpc_order_names_known_slots_once() -> None:
+    """The table is self-consistent: no JSON name feeds two positions of one function."""
+    for spec in FUNCTIONS.values():
+        names = [n for slot in spec.xmlrpc_order or () for n in (*slot.sources, *slot.members)]
+        assert len(names) == len(set(names)), spec.name

@@ -1,0 +1,106 @@
+"""The md5 never shows: not in a repr, str, exception, log record, attrs export or pickle."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+
+import httpx
+import pytest
+
+import mailkit_async as mk
+from mailkit_async._credentials import Credentials
+
+SECRET = "5ec12e7f00d5ec12e7f00d5ec12e7f00"
+
+
+def test_repr_and_str_hide_the_md5() -> None:
+    """Credentials print the client ID and [secure]."""
+    creds = Credentials("12345", SECRET)
+    for text in (repr(creds), str(creds), f"{creds}", f"{creds!r}"):
+        assert SECRET not in text
+        assert "[secure]" in text
+    assert creds.md5 == SECRET
+
+
+def test_credentials_refuse_to_pickle() -> None:
+    """Pickling would write the secret to disk or a queue."""
+    with pytest.raises(TypeError, match="secret"):
+        pickle.dumps(Credentials("12345", SECRET))
+
+
+def test_client_repr_hides_the_md5() -> None:
+    """The client's repr shows protocol, URL and client ID only."""
+    client = mk.MailkitClient("12345", SECRET)
+    assert SECRET not in repr(client)
+    assert "12345" in repr(client)
+
+
+def test_environment_supplies_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MAILKIT_CLIENT_ID / MAILKIT_CLIENT_MD5 are used when no argument is given."""
+    monkeypatch.setenv("MAILKIT_CLIENT_ID", "777")
+    monkeypatch.setenv("MAILKIT_CLIENT_MD5", SECRET)
+    client = mk.MailkitClient()
+    assert "client_id='777'" in repr(client)
+
+
+@pytest.mark.parametrize(
+    ("client_id", "md5", "missing"),
+    [(None, None, "client_id.*client_md5"), ("1", None, "client_md5"), (None, "x", "client_id")],
+)
+def test_missing_credentials_fail_at_construction(
+    monkeypatch: pytest.MonkeyPatch, client_id: str | None, md5: str | None, missing: str
+) -> None:
+    """With nothing given or set, construction fails and says how to give them."""
+    monkeypatch.delenv("MAILKIT_CLIENT_ID", raising=False)
+    monkeypatch.delenv("MAILKIT_CLIENT_MD5", raising=False)
+    with pytest.raises(mk.MissingCredentialsError, match=missing) as info:
+        mk.MailkitClient(client_id, md5)
+    assert "MAILKIT_CLIENT_" in str(info.value)
+    assert isinstance(info.value, mk.ConfigurationError)
+
+
+@pytest.mark.parametrize("md5", ["", "   ", f"{SECRET}\r\nX-Injected: 1", 12345])
+def test_bad_md5_is_refused_without_echoing_it(md5: object) -> None:
+    """A malformed md5 is refused, and the message does not repeat it."""
+    with pytest.raises(mk.InvalidArgumentError) as info:
+        mk.MailkitClient("1", md5)  # type: ignore[arg-type]
+    assert SECRET not in str(info.value)
+
+
+async def test_no_exception_or_log_record_carries_the_md5(caplog: pytest.LogCaptureFixture) -> None:
+    """Every failure path, with DEBUG logging of httpx and httpcore on, keeps the md5 out."""
+    caplog.set_level(logging.DEBUG)
+    answers = iter(
+        [
+            httpx.Response(200, json={"error_status": 1, "error": "Unauthorized"}),
+            httpx.Response(500, text="oops"),
+            httpx.Response(429, headers={"Retry-After": "5"}),
+            httpx.Response(200, content=b"not json"),
+            httpx.Response(200, json={"error_status": 0, "error": 7}),
+            httpx.Response(200, json={"error_status": 1, "error": "Missing ID_email"}),
+        ]
+    )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert SECRET.encode() in request.content  # it is sent, as the API requires
+        return next(answers)
+
+    errors: list[BaseException] = []
+    async with mk.MailkitClient("1", SECRET, transport=httpx.MockTransport(answer)) as client:
+        for _ in range(5):
+            with pytest.raises(mk.MailkitError) as info:
+                await client.wipe("jane@example.com")
+            errors.append(info.value)
+        with pytest.raises(mk.ApiError) as api:
+            await client.call("mailkit.email.wipe", {"email": "jane@example.com"})
+        errors.append(api.value)
+    for error in errors:
+        chain: BaseException | None = error
+        while chain is not None:
+            assert SECRET not in repr(chain) and SECRET not in str(chain)
+            assert SECRET not in repr(vars(chain))
+            chain = chain.__cause__ or chain.__context__
+    for record in caplog.records:
+        assert SECRET not in record.getMessage()
+        assert SECRET not in repr(record.args)
