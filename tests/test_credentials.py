@@ -98,7 +98,8 @@ async def test_no_exception_or_log_record_carries_the_md5(caplog: pytest.LogCapt
     for error in errors:
         chain: BaseException | None = error
         while chain is not None:
-            assert SECRET not in repr(chain) and SECRET not in str(chain)
+            assert SECRET not in repr(chain)
+            assert SECRET not in str(chain)
             assert SECRET not in repr(vars(chain))
             chain = chain.__cause__ or chain.__context__
     for record in caplog.records:
