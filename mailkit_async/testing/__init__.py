@@ -1,0 +1,18 @@
+"""A Mailkit API emulator for testing code that talks to Mailkit.
+
+One in-memory account (`MailkitEmulator`) answers the JSON and XML-RPC APIs, mounted either
+in-process (`EmulatorTransport`, for `httpx.AsyncClient(transport=...)`) or on a real
+loopback HTTP/1.1 server (`serve`)::
+
+    emu = MailkitEmulator(client_id="12345", client_md5="0123456789abcdef0123456789abcdef")
+    jane = emu.add_recipient("jane@example.com")
+    async with httpx.AsyncClient(transport=EmulatorTransport(emu)) as http:
+        ...  # the code under test
+    assert emu.wipe_queue == {jane.id_email}
+"""
+
+from ._emulator import MailkitEmulator, Recipient
+from ._server import serve
+from ._transport import EmulatorTransport
+
+__all__ = ["EmulatorTransport", "MailkitEmulator", "Recipient", "serve"]

@@ -1,0 +1,142 @@
+"""Both wire protocols as the emulator speaks them: request documents in, reply documents out.
+
+Written without the client's codecs on purpose, so the two can catch each other's mistakes.
+"""
+
+from __future__ import annotations
+
+import json
+import xmlrpc.client
+from collections.abc import Mapping
+from typing import Any, Literal
+from xml.parsers.expat import ExpatError
+
+import attrs
+from defusedxml.xmlrpc import (  # type: ignore[import-untyped, unused-ignore]
+    DefusedExpatParser,
+)
+
+__all__ = ["BadRequestError", "Call", "EmulatorResponse", "decode", "failure", "plain", "reply"]
+
+Protocol = Literal["json", "xmlrpc"]
+
+PROTOCOLS: Mapping[str, Protocol] = {"/json.fcgi": "json", "/rpc.fcgi": "xmlrpc"}
+
+# XML-RPC parameters are positional; these name them, after client_id and client_md5, in the
+# order of the published pages, so the handlers only ever see JSON-style names.
+_XMLRPC_ORDER: Mapping[str, tuple[str, ...]] = {
+    "mailkit.email.wipe": ("ID_email",),
+    "mailkit.email.revalidate": (
+        "ID_email",
+        "ID_message",
+        "agreement",
+        "channel",
+        "dummy",
+        "language",
+    ),
+    "mailkit.email.unsubscribe": ("ID_email", "ID_send_message", "send_optout", "timeout"),
+    "mailkit.email.getstatus": ("ID_email", "ID_send_message"),
+    "mailkit.email.unsubscribe.getstatus": ("ID_email",),
+}
+
+# The Unmarshaller "gladly accepts bogus XML-RPC data" and fails in many ways on the rest:
+# bad numbers (ValueError), bad booleans (TypeError), odd structs (IndexError), incomplete
+# documents (ResponseError), faults (Fault). defusedxml's refusals are ValueErrors.
+_XMLRPC_ERRORS = (ExpatError, ValueError, TypeError, IndexError, KeyError, xmlrpc.client.Error)
+
+_JSON_HEADERS = (("Content-Type", "application/json"),)
+_XMLRPC_HEADERS = (("Content-Type", "text/xml; charset=utf-8"),)
+
+
+class BadRequestError(ValueError):
+    """The body is not a request document of its protocol."""
+
+
+@attrs.frozen
+class EmulatorResponse:
+    """One HTTP reply of the emulator, ready for any transport."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@attrs.frozen
+class Call:
+    """A decoded request; `params` uses the JSON names for both protocols."""
+
+    protocol: Protocol
+    function: str
+    client_id: object
+    md5: object
+    params: Mapping[str, object]
+
+
+def decode(protocol: Protocol, body: bytes) -> Call:
+    """Read one request document; raise `BadRequestError` if it is not one."""
+    return _decode_json(body) if protocol == "json" else _decode_xmlrpc(body)
+
+
+def reply(protocol: Protocol, value: Any) -> EmulatorResponse:
+    """Encode a result exactly as given, as the single value of a reply."""
+    if protocol == "json":
+        # Compact and ASCII-escaped, as PHP's json_encode writes it.
+        text = json.dumps(value, separators=(",", ":"))
+        return EmulatorResponse(200, _JSON_HEADERS, text.encode())
+    text = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True, encoding="utf-8")
+    return EmulatorResponse(200, _XMLRPC_HEADERS, text.encode())
+
+
+def failure(protocol: Protocol, message: str) -> EmulatorResponse:
+    """The API's usual error: an error object in JSON, a bare string in XML-RPC."""
+    if protocol == "json":
+        return reply(protocol, {"error_status": 1, "error": message})
+    return reply(protocol, message)
+
+
+def plain(status: int, text: str, *headers: tuple[str, str]) -> EmulatorResponse:
+    """An HTTP-level reply outside both protocols."""
+    return EmulatorResponse(
+        status, (("Content-Type", "text/plain; charset=utf-8"), *headers), text.encode() + b"\n"
+    )
+
+
+def _decode_json(body: bytes) -> Call:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested arrays
+        raise BadRequestError("body is not JSON") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("function"), str):
+        raise BadRequestError("expected a JSON object with a string 'function'")
+    params = document.get("parameters")
+    if params is None:
+        params = {}
+    elif not isinstance(params, dict):
+        raise BadRequestError("'parameters' must be a JSON object")
+    return Call("json", document["function"], document.get("id"), document.get("md5"), params)
+
+
+def _decode_xmlrpc(body: bytes) -> Call:
+    unmarshaller = xmlrpc.client.Unmarshaller()
+    # Composed per request: monkey_patch() would rewire the stdlib for the whole process.
+    parser = DefusedExpatParser(unmarshaller, forbid_dtd=True)
+    try:
+        parser.feed(body)
+        parser.close()
+        args = unmarshaller.close()
+    except _XMLRPC_ERRORS as exc:
+        raise BadRequestError("body is not an XML-RPC methodCall") from exc
+    function = unmarshaller.getmethodname()
+    if not isinstance(function, str):
+        raise BadRequestError("body is not an XML-RPC methodCall")
+    client_id = args[0] if args else None
+    md5 = args[1] if len(args) > 1 else None
+    params: dict[str, object] = {}
+    for name, value in zip(_XMLRPC_ORDER.get(function, ()), args[2:], strict=False):
+        # A struct contributes its members: unsubscribe's {timeout, timeout_days}, which
+        # older doc pages also place one slot earlier.
+        if isinstance(value, dict):
+            params.update(value)
+        else:
+            params[name] = value
+    return Call("xmlrpc", function, client_id, md5, params)
