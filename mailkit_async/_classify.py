@@ -15,7 +15,7 @@ from typing import Final, Generic, TypeVar
 
 import attrs
 
-from ._convert import StatusReply, structure
+from ._convert import StatusReply, lenient_int, structure
 from ._errors import ApiError, AuthenticationError, InvalidArgumentError, MalformedResponseError
 from ._functions import GLOBAL_ERRORS, FunctionSpec
 from ._results import RevalidateResult, WipeResult
@@ -136,15 +136,12 @@ def raise_for_api_error(value: object, spec: FunctionSpec | None, function: str)
     status: int | None = None
     if isinstance(value, Mapping) and "error_status" in value:
         raw = value["error_status"]
-        status = (
-            raw
-            if type(raw) is int
-            else int(raw)
-            if isinstance(raw, str) and raw.strip().isdigit()
-            else None
-        )
-        if status is None and raw is not None:
-            raise MalformedResponseError("error_status is not an integer", function=function)
+        try:
+            status = None if raw is None else lenient_int(raw)
+        except ValueError:
+            raise MalformedResponseError(
+                "error_status is not an integer", function=function
+            ) from None
     if status:
         raise ApiError(message or "", function=function, error_status=status)
     if message is not None and spec is not None and spec.is_error_message(message.strip()):

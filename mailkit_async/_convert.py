@@ -16,7 +16,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import MalformedResponseError
 
-__all__ = ["StatusReply", "structure"]
+__all__ = ["StatusReply", "lenient_int", "structure"]
 
 T = TypeVar("T")
 
@@ -34,9 +34,11 @@ class StatusReply:
     email: str | None = None
 
 
-def _structure_int(value: object, _: type) -> int:
-    # Mailkit sends IDs and error_status as ints or as decimal strings ("0", "123456789").
-    # bool is an int subclass and floats would truncate: both are refused.
+def lenient_int(value: object) -> int:
+    """An int, or a decimal string of one, as Mailkit sends IDs and error_status.
+
+    bool is an int subclass and floats would truncate: both are refused with ValueError.
+    """
     if type(value) is int:
         number = value
     elif isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
@@ -46,6 +48,10 @@ def _structure_int(value: object, _: type) -> int:
     if number not in _INT64:
         raise ValueError("integer out of the 64-bit range")
     return number
+
+
+def _structure_int(value: object, _: type) -> int:
+    return lenient_int(value)
 
 
 def _structure_str(value: object, _: type) -> str:

@@ -81,7 +81,7 @@ class HttpxSender:
 
 async def _read_capped(response: httpx.Response, limit: int, function: str) -> bytes:
     declared = response.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise ResponseTooLargeError(
             f"answer of {declared} bytes exceeds the {limit}-byte cap", function=function
         )
@@ -175,7 +175,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return float(int(text)) if len(text) <= 10 else None
     try:
         moment = email.utils.parsedate_to_datetime(text)
