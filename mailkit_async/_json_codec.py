@@ -80,6 +80,7 @@ class JsonCodec:
                 else value
                 for key, value in params.items()
             }
+        _check_keys(params, function)
         envelope = {
             "function": function,
             "id": credentials.client_id,
@@ -116,6 +117,26 @@ class JsonCodec:
         if surrogates or body.count(b"[") + body.count(b"{") > MAX_DEPTH:
             _check_value(value, function, surrogates=surrogates)
         return value
+
+
+def _check_keys(params: Mapping[str, object], function: str) -> None:
+    # json.dumps writes 1 and "1" both as "1": refuse non-str keys before they collide.
+    stack: list[object] = [params]
+    seen: set[int] = set()  # a cycle is the encoder's to report; here it must not loop
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, Mapping | list | tuple) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Mapping):
+            for key, value in item.items():
+                if not isinstance(key, str):
+                    raise InvalidArgumentError(
+                        f"{function}: JSON object keys must be str, not {type(key).__name__}"
+                    )
+                stack.append(value)
+        else:
+            stack.extend(item)
 
 
 def _check_value(value: object, function: str, *, surrogates: bool) -> None:

@@ -24,13 +24,16 @@ _I8: Final = range(-(2**63), 2**63)
 # XML 1.0 allows tab, LF and CR among the C0 controls; nothing else, and no surrogates.
 _NOT_XML_CHAR: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
+_CARRIAGE_RETURN: Final = {"\r": "&#13;"}
+
 _Writer = Callable[[object, list[str], set[int]], None]
 
 
 def _text(value: str) -> str:
     if _NOT_XML_CHAR.search(value):
         raise InvalidArgumentError("a string holds a character XML cannot carry")
-    return escape(value)
+    # A raw CR would reach the other side as LF: XML parsers normalise line ends.
+    return escape(value, _CARRIAGE_RETURN)
 
 
 def _dump_str(value: object, out: list[str], _: set[int]) -> None:
@@ -72,7 +75,13 @@ def _dump_bytes(value: object, out: list[str], _: set[int]) -> None:
 
 def _dump_datetime(value: object, out: list[str], _: set[int]) -> None:
     assert isinstance(value, datetime.datetime)
-    out.append(f"<value><dateTime.iso8601>{value:%Y%m%dT%H:%M:%S}</dateTime.iso8601></value>")
+    if value.tzinfo is not None or value.microsecond:
+        raise InvalidArgumentError(
+            "XML-RPC dateTime.iso8601 carries neither time zones nor microseconds"
+        )
+    # strftime does not zero-pad years before 1000 on every platform.
+    stamp = f"{value.year:04d}{value:%m%dT%H:%M:%S}"
+    out.append(f"<value><dateTime.iso8601>{stamp}</dateTime.iso8601></value>")
 
 
 def _dump_struct(value: object, out: list[str], active: set[int]) -> None:

@@ -118,6 +118,8 @@ def _read_base64(frame: _Frame) -> object:
 
 def _read_datetime(frame: _Frame) -> object:
     text = "".join(frame.text).strip()
+    if not text.isascii():  # strptime's %Y takes any Unicode digit
+        raise _InvalidReplyError("<dateTime.iso8601> does not hold a date")
     for layout in ("%Y%m%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
         try:
             return datetime.datetime.strptime(text, layout)
@@ -145,9 +147,10 @@ def _read_value(frame: _Frame) -> object:
 
 def _read_member(frame: _Frame) -> object:
     # The name arrives as a _Name marker so it cannot be confused with a string value.
-    if len(frame.items) != 2 or not isinstance(frame.items[0], _Name):
+    items = frame.items
+    if len(items) != 2 or not isinstance(items[0], _Name) or isinstance(items[1], _Name):
         raise _InvalidReplyError("<member> needs one <name> followed by one <value>")
-    return _Member(frame.items[0].text, frame.items[1])
+    return _Member(items[0].text, items[1])
 
 
 def _read_struct(frame: _Frame) -> object:
@@ -321,6 +324,12 @@ def parse_response(body: bytes, *, function: str | None = None) -> object:
         raise MalformedResponseError(f"invalid XML-RPC answer: {exc}", function=function) from None
     except ExpatError as exc:
         raise MalformedResponseError(f"XML is not well-formed: {exc}", function=function) from None
+    except (ValueError, LookupError) as exc:
+        # expat asks Python's codecs for a declared encoding it lacks: multi-byte ones raise
+        # ValueError, unknown names LookupError, odd codecs UnicodeError (a ValueError).
+        raise MalformedResponseError(
+            f"unusable XML encoding: {type(exc).__name__}", function=function
+        ) from None
     if isinstance(outcome, _Fault):
         raise XmlRpcFaultError(outcome.code, outcome.text, function=function)
     return outcome.value

@@ -1,0 +1,801 @@
+"""Properties of both codecs: round trips, refusals, and total decoders.
+
+"Total" means: for any bytes at all, `decode_reply` returns a plain value or raises a
+ProtocolError subclass, never a stray UnicodeDecodeError, RecursionError, LookupError...
+The explicit examples are the bad inputs the stdlib decoders accept silently
+(reliability research, section 9), each pinned to the exact exception class.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import math
+import sys
+import xmlrpc.client
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from mailkit_async import (
+    InvalidArgumentError,
+    JsonCodec,
+    MalformedResponseError,
+    ProtocolError,
+    XmlRpcCodec,
+    XmlRpcFaultError,
+)
+from mailkit_async._credentials import Credentials
+from mailkit_async._xmlrpc_unmarshal import parse_response
+
+CLIENT_ID = "12345"
+CLIENT_MD5 = "0123456789abcdef0123456789abcdef"
+CREDS = Credentials(CLIENT_ID, CLIENT_MD5)
+NO_FLAGS = "mailkit.mailinglist.list"  # a known function without TRUE/FALSE parameters
+UNKNOWN = "mailkit.x.y"
+
+FAST = settings(max_examples=150, deadline=None, database=None)
+TOTAL = settings(
+    max_examples=2000,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def same(left: object, right: object) -> bool:
+    """Equality that also compares types (True is not 1, 1.0 is not 1) and the sign of zero."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, float):
+        assert isinstance(right, float)
+        return left == right and math.copysign(1.0, left) == math.copysign(1.0, right)
+    if isinstance(left, list):
+        assert isinstance(right, list)
+        return len(left) == len(right) and all(map(same, left, right))
+    if isinstance(left, dict):
+        assert isinstance(right, dict)
+        return list(left) == list(right) and all(same(left[k], right[k]) for k in left)
+    return left == right
+
+
+def plain(value: object) -> object:
+    """What a value looks like after a trip through XML-RPC: tuples are arrays, bytes are bytes."""
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, bytearray):
+        return bytes(value)
+    return value
+
+
+PLAIN_TYPES = (str, int, float, bool, bytes, type(None), datetime.datetime)
+
+
+def assert_plain(value: object) -> None:
+    """A decoded value holds only the documented types (no parser-internal objects)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            assert all(type(key) is str for key in item), item
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+        else:
+            assert type(item) in PLAIN_TYPES, f"decoded a {type(item).__name__}: {item!r}"
+
+
+def nested(depth: int, leaf: object = 1) -> object:
+    value: object = leaf
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+INT_DIGITS = sys.get_int_max_str_digits() or 4300
+json_ints = st.integers() | st.integers(
+    min_value=-(10 ** (INT_DIGITS - 1)), max_value=10 ** (INT_DIGITS - 1)
+)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | json_ints
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()  # hypothesis text has no lone surrogates; astral characters included
+    | st.text(st.characters(min_codepoint=0x10000), max_size=4)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+json_params = st.dictionaries(st.text(max_size=10), json_values, max_size=5)
+
+
+@FAST
+@given(json_params, st.sampled_from([NO_FLAGS, UNKNOWN]))
+def test_json_encode_round_trip(params: dict[str, Any], function: str) -> None:
+    body = JsonCodec().encode_call(function, params, CREDS)
+    expected = {"function": function, "id": CLIENT_ID, "md5": CLIENT_MD5, "parameters": params}
+    assert same(json.loads(body), expected)
+    # Our own strict decoder reads back what our encoder wrote.
+    assert same(JsonCodec().decode_reply(body, function=function), expected)
+
+
+@FAST
+@given(st.booleans(), st.booleans(), json_values)
+def test_json_flags_become_TRUE_FALSE_and_nothing_else_changes(
+    agreement: bool, other: bool, extra: object
+) -> None:
+    params = {"email": "a@example.com", "agreement": agreement, "other": other, "x": extra}
+    sent = json.loads(JsonCodec().encode_call("mailkit.email.revalidate", params, CREDS))
+    assert sent["parameters"]["agreement"] == ("TRUE" if agreement else "FALSE")
+    assert same(sent["parameters"]["other"], other)
+    assert same(sent["parameters"]["x"], extra)
+    assert params["agreement"] is agreement  # the caller's mapping is not modified
+
+
+@FAST
+@given(json_values, st.booleans())
+def test_json_decode_round_trip(value: object, ensure_ascii: bool) -> None:
+    body = json.dumps(value, ensure_ascii=ensure_ascii).encode("utf-8")
+    assert same(JsonCodec().decode_reply(body, function="f"), value)
+
+
+@FAST
+@given(st.integers(min_value=1, max_value=32), json_scalars)
+def test_json_decode_accepts_nesting_up_to_32(depth: int, leaf: object) -> None:
+    value = nested(depth, leaf)
+    assert same(JsonCodec().decode_reply(json.dumps(value).encode(), function="f"), value)
+
+
+@FAST
+@given(st.integers(min_value=33, max_value=200))
+def test_json_decode_refuses_nesting_beyond_32(depth: int) -> None:
+    with pytest.raises(MalformedResponseError):
+        JsonCodec().decode_reply(json.dumps(nested(depth)).encode(), function="f")
+
+
+def _cycle() -> object:
+    loop: list[object] = []
+    loop.append(loop)
+    return loop
+
+
+# Values JSON cannot carry faithfully; each is refused before anything is sent.
+json_unencodable = st.sampled_from(
+    [float("nan"), float("inf"), float("-inf"), "a\ud800b", "\udfff", b"bytes", {1, 2}, object()]
+) | st.builds(_cycle)
+
+
+def embed(bad: object, path: list[tuple[str, int]], filler: object) -> object:
+    value = bad
+    for kind, position in path:
+        if kind == "list":
+            siblings = [filler] * (position % 3)
+            value = [*siblings, value, filler]
+        else:
+            value = {"filler": filler, f"k{position}": value}
+    return value
+
+
+paths = st.lists(st.tuples(st.sampled_from(["list", "dict"]), st.integers(0, 5)), max_size=5)
+
+
+@FAST
+@given(json_unencodable, paths, st.sampled_from([0, "x", None, 1.5]))
+def test_json_encoder_refuses_what_json_cannot_carry(
+    bad: object, path: list[tuple[str, int]], filler: object
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        JsonCodec().encode_call(UNKNOWN, {"p": embed(bad, path, filler)}, CREDS)
+    assert CLIENT_MD5 not in str(caught.value)
+
+
+@pytest.mark.parametrize("params", [["a"], ("a",), "a", 5, None])
+def test_json_encoder_wants_a_mapping(params: object) -> None:
+    with pytest.raises(InvalidArgumentError):
+        JsonCodec().encode_call(UNKNOWN, params, CREDS)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{1: "a", "1": "b"}, {True: 1, "true": 2}, {None: 1, "null": 2}, {1.5: 1, "1.5": 2}],
+    ids=["int", "bool", "None", "float"],
+)
+def test_json_encoder_never_writes_a_duplicate_key(params: dict[Any, object]) -> None:
+    # json coerces non-str keys to text; two keys that coerce alike give {"1":..,"1":..},
+    # a document our own decoder refuses as ambiguous. Refusing the call would be fine too.
+    try:
+        body = JsonCodec().encode_call(UNKNOWN, {"p": params}, CREDS)
+    except InvalidArgumentError:
+        return
+    JsonCodec().decode_reply(body, function=UNKNOWN)
+
+
+def test_json_int_digit_limit_is_a_typed_error() -> None:
+    largest = 10 ** (INT_DIGITS - 1)  # INT_DIGITS digits: allowed
+    body = JsonCodec().encode_call(UNKNOWN, {"n": largest}, CREDS)
+    assert JsonCodec().decode_reply(body, function="f")["parameters"]["n"] == largest
+    with pytest.raises(InvalidArgumentError):
+        JsonCodec().encode_call(UNKNOWN, {"n": largest * 10}, CREDS)
+    with pytest.raises(MalformedResponseError):
+        JsonCodec().decode_reply(b"1" + b"0" * INT_DIGITS, function="f")
+
+
+JSON_BAD = {
+    "duplicate keys": b'{"error_status":1,"error_status":0}',
+    "duplicate nested keys": b'{"a":[{"x":1,"x":1}]}',
+    "NaN": b'{"a":NaN}',
+    "Infinity": b"Infinity",
+    "-Infinity": b"[-Infinity]",
+    "1e999": b'{"a":1e999}',
+    "-1e999": b"-1e999",
+    "BOM": b'\xef\xbb\xbf{"error":"OK","error_status":0}',
+    "lone surrogate": b'"\\ud800"',
+    "lone low surrogate key": b'{"\\udc00":1}',
+    "reversed surrogate pair": b'["\\udc00\\ud800"]',
+    "33-deep": json.dumps(nested(33)).encode(),
+    "100-deep": b"[" * 100 + b"]" * 100,
+    "100000-deep": b"[" * 100_000 + b"]" * 100_000,
+    "invalid UTF-8": b'{"a":"\xff"}',
+    "overlong UTF-8": b'"\xc0\xaf"',
+    "UTF-8 encoded surrogate": b'"\xed\xa0\x80"',
+    "UTF-16": '{"a":1}'.encode("utf-16"),
+    "empty": b"",
+    "whitespace": b" \r\n\t",
+    "truncated": b'{"error":"O',
+    "trailing junk": b'{"a":1} x',
+    "two documents": b"{}{}",
+    "single quotes": b"{'a':1}",
+    "trailing comma": b"[1,]",
+    "NUL after": b'{"a":1}\x00',
+    "leading zero": b"01",
+    "too many digits": b"9" * (INT_DIGITS + 1),
+    "HTML": b"<html><body>Service Unavailable</body></html>",
+}
+
+
+@pytest.mark.parametrize("body", list(JSON_BAD.values()), ids=list(JSON_BAD))
+def test_json_bad_inputs(body: bytes) -> None:
+    with pytest.raises(MalformedResponseError) as caught:
+        JsonCodec().decode_reply(body, function="mailkit.email.wipe")
+    assert type(caught.value) is MalformedResponseError
+    assert caught.value.function == "mailkit.email.wipe"
+    assert len(str(caught.value)) < 500  # no echo of a huge body
+
+
+JSON_GOOD: list[tuple[bytes, object]] = [
+    (b'"\\ud83d\\ude00"', "\U0001f600"),  # a proper pair is one astral character
+    ('"\U0001f600"'.encode(), "\U0001f600"),
+    (b'["\\\\ud800"]', ["\\ud800"]),  # an escaped backslash, not a surrogate
+    (
+        b' {"a" : [1, -0, 0.5, -0.0, 1e308, true, null]} \n',
+        {"a": [1, 0, 0.5, -0.0, 1e308, True, None]},
+    ),
+    (json.dumps(nested(32)).encode(), nested(32)),
+    (b'"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["', "[" * 38),  # brackets in text are not depth
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), JSON_GOOD)
+def test_json_good_inputs(body: bytes, expected: object) -> None:
+    assert same(JsonCodec().decode_reply(body, function="f"), expected)
+
+
+# --- XML-RPC ---------------------------------------------------------------------------------
+
+
+def _xml_char(char: str) -> bool:
+    code = ord(char)
+    return (
+        char in "\t\n"  # CR is carried, but see test_xmlrpc_encoder_keeps_carriage_returns
+        or 0x20 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or code >= 0x10000
+    )
+
+
+xml_text = st.text(
+    st.characters(exclude_categories=("Cs",)).filter(_xml_char) | st.sampled_from("<>&'\"]"),
+    max_size=20,
+)
+I4 = (-(2**31), 2**31 - 1)
+I8 = (-(2**63), 2**63 - 1)
+xml_datetimes = st.datetimes().map(lambda moment: moment.replace(microsecond=0))
+
+
+def xml_values(ints: st.SearchStrategy[int], dates: st.SearchStrategy[datetime.datetime]) -> Any:
+    scalars = (
+        st.none()
+        | st.booleans()
+        | ints
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | xml_text
+        | st.binary(max_size=40)
+        | dates
+    )
+    return st.recursive(
+        scalars,
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.lists(inner, max_size=3).map(tuple)
+            | st.dictionaries(xml_text, inner, max_size=4)
+        ),
+        max_leaves=20,
+    )
+
+
+class I8Marshaller(xmlrpc.client.Marshaller):
+    """The stdlib marshaller, but writing ints beyond i4 as <i8> (the stdlib refuses them)."""
+
+    dispatch: ClassVar[dict[type, Callable[..., None]]] = dict(xmlrpc.client.Marshaller.dispatch)
+
+    def dump_int(self, value: int, write: Callable[[str], None]) -> None:
+        tag = "int" if I4[0] <= value <= I4[1] else "i8"
+        write(f"<value><{tag}>{value}</{tag}></value>\n")
+
+    dispatch[int] = dump_int
+
+
+def stdlib_response(value: object) -> bytes:
+    marshaller = I8Marshaller("utf-8", allow_none=True)
+    document = "<?xml version='1.0'?>\n<methodResponse>\n" + marshaller.dumps((value,))
+    return (document + "</methodResponse>\n").encode("utf-8")
+
+
+@FAST
+@given(xml_values(st.integers(*I4), xml_datetimes))
+def test_xmlrpc_decode_round_trip_stdlib_dumps(value: object) -> None:
+    document = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True)
+    assert same(XmlRpcCodec().decode_reply(document.encode(), function="f"), plain(value))
+
+
+@FAST
+@given(xml_values(st.integers(*I8), xml_datetimes))
+def test_xmlrpc_decode_round_trip_with_i8(value: object) -> None:
+    assert same(XmlRpcCodec().decode_reply(stdlib_response(value), function="f"), plain(value))
+
+
+@FAST
+@given(st.integers(*I8), st.sampled_from(["i8", "int", "i4"]))
+def test_xmlrpc_decode_ints_respect_their_tag(number: int, tag: str) -> None:
+    document = (
+        f"<methodResponse><params><param><value><{tag}>{number}</{tag}></value></param>"
+        "</params></methodResponse>"
+    ).encode()
+    if tag == "i8" or I4[0] <= number <= I4[1]:
+        assert same(XmlRpcCodec().decode_reply(document, function="f"), number)
+    else:
+        with pytest.raises(MalformedResponseError):
+            XmlRpcCodec().decode_reply(document, function="f")
+
+
+@FAST
+@given(xml_values(st.integers(*I8), xml_datetimes.filter(lambda moment: moment.year >= 1000)))
+def test_xmlrpc_encode_round_trip(value: object) -> None:
+    body = XmlRpcCodec().encode_call(UNKNOWN, [value], CREDS)
+    params, method = xmlrpc.client.loads(body, use_builtin_types=True)
+    assert method == UNKNOWN
+    assert len(params) == 3
+    assert same(params[0], int(CLIENT_ID))
+    assert same(params[1], CLIENT_MD5)
+    assert same(params[2], plain(value))
+
+
+@pytest.mark.parametrize("year", [1, 99, 999, 1000, 2024, 9999])
+def test_xmlrpc_encoder_writes_four_digit_years(year: int) -> None:
+    moment = datetime.datetime(year, 2, 3, 4, 5, 6)
+    body = XmlRpcCodec().encode_call(UNKNOWN, [moment], CREDS)
+    assert f"<dateTime.iso8601>{year:04d}0203T04:05:06</dateTime.iso8601>".encode() in body
+    assert xmlrpc.client.loads(body, use_builtin_types=True)[0][2] == moment
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["a\rb", "\r", "line\r\n", {"key\r": 1}],
+    ids=["inner CR", "only CR", "CRLF", "CR in a struct key"],
+)
+def test_xmlrpc_encoder_keeps_carriage_returns(value: object) -> None:
+    # XML parsers turn a raw CR (and CRLF) into LF; only &#13; carries a CR through.
+    body = XmlRpcCodec().encode_call(UNKNOWN, [value], CREDS)
+    assert same(xmlrpc.client.loads(body, use_builtin_types=True)[0][2], value)
+
+
+def test_xmlrpc_encoder_places_credentials_first() -> None:
+    body = XmlRpcCodec().encode_call(UNKNOWN, ["x", 1], CREDS)
+    assert xmlrpc.client.loads(body, use_builtin_types=True) == (
+        (int(CLIENT_ID), CLIENT_MD5, "x", 1),
+        UNKNOWN,
+    )
+    big = Credentials("99999999999", CLIENT_MD5)  # beyond i4: sent as text
+    body = XmlRpcCodec().encode_call(UNKNOWN, [], big)
+    assert xmlrpc.client.loads(body)[0] == ("99999999999", CLIENT_MD5)
+
+
+def test_xmlrpc_encoder_shared_containers_are_not_cycles() -> None:
+    shared = [1, {"a": 2}]
+    value = [shared, shared, {"x": shared, "y": shared}]
+    body = XmlRpcCodec().encode_call(UNKNOWN, [value], CREDS)
+    assert same(xmlrpc.client.loads(body)[0][2], plain(value))
+
+
+def _self_dict() -> object:
+    loop: dict[str, object] = {}
+    loop["me"] = loop
+    return loop
+
+
+_CONTROLS = [chr(c) for c in [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]]
+_FORBIDDEN_CHARS = [*_CONTROLS, "\ud800", "\udbff", "\udc00", "\udfff", "\ufffe", "\uffff"]
+
+xml_bad_text = st.builds(
+    lambda head, bad, tail: head + bad + tail, xml_text, st.sampled_from(_FORBIDDEN_CHARS), xml_text
+)
+xml_unencodable = (
+    st.integers(min_value=2**63)
+    | st.integers(max_value=-(2**63) - 1)
+    | st.sampled_from([float("nan"), float("inf"), float("-inf")])
+    | xml_bad_text
+    | xml_bad_text.map(lambda key: {key: 1})  # a bad character in a struct key
+    | st.sampled_from([1, b"k", None, (1, 2), True, 1.5]).map(lambda key: {"ok": 1, key: 2})
+    | st.builds(_cycle)
+    | st.builds(_self_dict)
+    | st.sampled_from([{1, 2}, frozenset(), object(), 1j, Ellipsis])
+)
+
+
+@FAST
+@given(xml_unencodable, paths, st.sampled_from([0, "x", None, 1.5, b""]))
+def test_xmlrpc_encoder_refuses_what_xmlrpc_cannot_carry(
+    bad: object, path: list[tuple[str, int]], filler: object
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        XmlRpcCodec().encode_call(UNKNOWN, [embed(bad, path, filler)], CREDS)
+    assert CLIENT_MD5 not in str(caught.value)
+
+
+@pytest.mark.parametrize("function", ["mailkit.\x00x", "mailkit.\ud800"])
+def test_xmlrpc_encoder_refuses_bad_function_names(function: str) -> None:
+    with pytest.raises(InvalidArgumentError):
+        XmlRpcCodec().encode_call(function, [], CREDS)
+
+
+# --- totality --------------------------------------------------------------------------------
+
+
+def decodes_or_refuses(decode: Callable[[bytes], object], body: bytes) -> None:
+    try:
+        value = decode(body)
+    except ProtocolError:
+        return
+    assert_plain(value)
+
+
+def json_decode(body: bytes) -> object:
+    return JsonCodec().decode_reply(body, function="f")
+
+
+def xml_decode(body: bytes) -> object:
+    return XmlRpcCodec().decode_reply(body, function="f")
+
+
+@TOTAL
+@given(st.binary(max_size=300))
+def test_json_decoder_is_total_on_bytes(body: bytes) -> None:
+    decodes_or_refuses(json_decode, body)
+
+
+@TOTAL
+@given(
+    st.binary(max_size=300) | st.binary(max_size=40).map(lambda tail: b"<methodResponse>" + tail)
+)
+def test_xmlrpc_decoder_is_total_on_bytes(body: bytes) -> None:
+    decodes_or_refuses(xml_decode, body)
+
+
+JSON_TOKENS = [
+    b"[", b"]", b"{", b"}", b'"', b"\\", b":", b",", b"\\u", b"\\ud800", b"\\udc00", b"\\x",
+    b"NaN", b"Infinity", b"-", b"1e999", b"9" * 30, b"true", b"nul", b"\xef\xbb\xbf", b"\xff",
+    b"\xc3", b"\xed\xa0\x80", b"\x00", b" ", b"[" * 40, b"{\"a\":" * 40, b'"error_status":1,',
+]  # fmt: skip
+XML_TOKENS = [
+    b"<", b">", b"&", b"&amp;", b"&#0;", b"&#13;", b"&#xD800;", b"&#x110000;", b"&lol;",
+    b"<!DOCTYPE m>", b"<!DOCTYPE m [<!ENTITY a 'b'>]>", b"<![CDATA[", b"]]>", b"<!--", b"-->",
+    b"<?pi x?>", b"\x00", b"\xff", b"\xc3", b"\xef\xbb\xbf", b"\r", b" ", b"<value>",
+    b"</value>", b"<struct>", b"</struct>", b"<member>", b"</member>", b"<name>", b"</name>",
+    b"<name>n</name>", b"<array><data>", b"</data></array>", b"<int>", b"</int>", b"<i8>",
+    b"</i8>", b"<boolean>", b"<double>", b"<base64>", b"<nil/>", b"<dateTime.iso8601>",
+    b"<string>", b"</string>", b"<params>", b"</params>", b"<param>", b"</param>", b"<fault>",
+    b"</fault>", b"<methodResponse>", b"</methodResponse>", b"9" * 25, b"1e999", b"nan",
+    b"<x:value xmlns:x='u'>", b"<value a='&#0;'>", b"<array><data>" * 30,
+    b"<?xml version='1.0' encoding='iso-8859-1'?>", b"<?xml version='1.0' encoding='utf-16'?>",
+    b"<?xml version='1.0' encoding='utf-7'?>", b"<?xml version='1.0' encoding='shift_jis'?>",
+    b"<?xml version='1.0' encoding='no-such-codec'?>", b"<?xml version='1.0' encoding='rot13'?>",
+]  # fmt: skip
+
+JSON_SEEDS = [
+    b'{"ID_email":12345678,"email":"a@example.com","error_status":0,"error":"OK"}',
+    b'{"error_status":1,"error":"Unauthorized"}',
+    b'[{"ID_user_list":"1","name":"x \\u00e9 \\ud83d\\ude00"},{"a":[1.5,-2,true,null]}]',
+    b'"Email has been revalidated"',
+]
+XML_SEEDS = [
+    stdlib_response("OK"),
+    stdlib_response({"ID_email": 12345678, "email": "a@example.com", "error_status": 0}),
+    stdlib_response([1, 2**40, 1.5, True, None, b"\x00\xff", "x & y", {"a": []}]),
+    stdlib_response(datetime.datetime(2024, 1, 2, 3, 4, 5)),
+    xmlrpc.client.dumps(xmlrpc.client.Fault(4, "Too many parameters")).encode(),
+]
+
+
+def _token(tokens: list[bytes], part: bytes) -> int:
+    return next(index for index, token in enumerate(tokens) if part in token)
+
+
+mutation = st.one_of(
+    st.tuples(st.just("flip"), st.integers(0, 10_000), st.integers(1, 255)),
+    st.tuples(st.just("truncate"), st.integers(0, 10_000), st.just(0)),
+    st.tuples(st.just("delete"), st.integers(0, 10_000), st.integers(1, 40)),
+    st.tuples(st.just("duplicate"), st.integers(0, 10_000), st.integers(1, 60)),
+    st.tuples(st.just("insert"), st.integers(0, 10_000), st.integers(0, 10_000)),
+    st.tuples(st.just("replace"), st.integers(0, 10_000), st.integers(0, 10_000)),
+)
+
+
+def mutate(body: bytes, steps: list[tuple[str, int, int]], tokens: list[bytes]) -> bytes:
+    data = bytearray(body)
+    for kind, at, arg in steps:
+        where = at % (len(data) + 1)
+        if kind == "flip" and data:
+            data[where % len(data)] ^= arg
+        elif kind == "truncate":
+            del data[where:]
+        elif kind == "delete":
+            del data[where : where + arg]
+        elif kind == "duplicate":
+            data[where:where] = data[where : where + arg]
+        elif kind == "insert":
+            data[where:where] = tokens[arg % len(tokens)]
+        elif kind == "replace":
+            token = tokens[arg % len(tokens)]
+            data[where : where + len(token)] = token
+    return bytes(data)
+
+
+@TOTAL
+@given(st.sampled_from(JSON_SEEDS), st.lists(mutation, min_size=1, max_size=4))
+def test_json_decoder_is_total_on_mutations(seed: bytes, steps: list[Any]) -> None:
+    decodes_or_refuses(json_decode, mutate(seed, steps, JSON_TOKENS))
+
+
+@TOTAL
+@given(st.sampled_from(XML_SEEDS), st.lists(mutation, min_size=1, max_size=4))
+@example(XML_SEEDS[0], [("delete", 0, 22), ("insert", 0, _token(XML_TOKENS, b"utf-7"))])
+@example(XML_SEEDS[1], [("delete", 0, 22), ("insert", 0, _token(XML_TOKENS, b"rot13"))])
+def test_xmlrpc_decoder_is_total_on_mutations(seed: bytes, steps: list[Any]) -> None:
+    decodes_or_refuses(xml_decode, mutate(seed, steps, XML_TOKENS))
+
+
+# --- explicit XML-RPC examples ---------------------------------------------------------------
+
+
+def response(value_xml: str) -> bytes:
+    return (
+        "<?xml version='1.0'?>\n<methodResponse><params><param>"
+        f"{value_xml}</param></params></methodResponse>"
+    ).encode()
+
+
+def fault(members: str) -> bytes:
+    return (
+        f"<methodResponse><fault><value><struct>{members}</struct></value></fault></methodResponse>"
+    ).encode()
+
+
+def member(name: str, value_xml: str) -> str:
+    return f"<member><name>{name}</name>{value_xml}</member>"
+
+
+def nested_lists(depth: int, leaf: object) -> object:
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+DEEP = "<value><array><data>" * 5000 + "</data></array></value>" * 5000
+
+XML_MALFORMED: dict[str, bytes] = {
+    "zero params": b"<methodResponse><params></params></methodResponse>",
+    "no params element": b"<methodResponse></methodResponse>",
+    "two params": (
+        b"<methodResponse><params><param><value>1</value></param>"
+        b"<param><value>2</value></param></params></methodResponse>"
+    ),
+    "params and fault": fault(
+        member("faultCode", "<value><int>1</int></value>")
+        + member("faultString", "<value>x</value>")
+    ).replace(b"<fault>", b"<params><param><value>1</value></param></params><fault>"),
+    "methodCall root": (
+        b"<methodCall><methodName>x</methodName><params><param><value>1</value></param>"
+        b"</params></methodCall>"
+    ),
+    "i4 2**31": response("<value><i4>2147483648</i4></value>"),
+    "int -2**31-1": response("<value><int>-2147483649</int></value>"),
+    "i8 2**63": response("<value><i8>9223372036854775808</i8></value>"),
+    "i8 -2**63-1": response("<value><i8>-9223372036854775809</i8></value>"),
+    "int 1_000": response("<value><int>1_000</int></value>"),
+    "int hex": response("<value><int>0x10</int></value>"),
+    "int float": response("<value><int>1.0</int></value>"),
+    "int empty": response("<value><int></int></value>"),
+    "int arabic digits": response("<value><int>\u0661\u0662</int></value>"),
+    "int 5000 digits": response(f"<value><i8>{'1' * 5000}</i8></value>"),
+    "boolean 2": response("<value><boolean>2</boolean></value>"),
+    "boolean true": response("<value><boolean>true</boolean></value>"),
+    "double nan": response("<value><double>nan</double></value>"),
+    "double inf": response("<value><double>inf</double></value>"),
+    "double -Infinity": response("<value><double>-Infinity</double></value>"),
+    "double 1e999": response("<value><double>1e999</double></value>"),
+    "double hex": response("<value><double>0x1p3</double></value>"),
+    "double 1_0": response("<value><double>1_0.5</double></value>"),
+    "base64 !!!": response("<value><base64>!!!</base64></value>"),
+    "base64 bad padding": response("<value><base64>abc</base64></value>"),
+    "dateTime garbage": response("<value><dateTime.iso8601>yesterday</dateTime.iso8601></value>"),
+    "dateTime month 13": response(
+        "<value><dateTime.iso8601>20241301T00:00:00</dateTime.iso8601></value>"
+    ),
+    "nil with text": response("<value><nil>x</nil></value>"),
+    "5000 nested arrays": response(DEEP),
+    "unknown tag": response("<value><float>1.5</float></value>"),
+    "value inside value": response("<value><value>1</value></value>"),
+    "two typed values": response("<value><int>1</int><int>2</int></value>"),
+    "text and typed value": response("<value>x<int>1</int></value>"),
+    "member missing name": response(
+        "<value><struct><member><value>1</value></member></struct></value>"
+    ),
+    "member missing value": response(
+        "<value><struct><member><name>a</name></member></struct></value>"
+    ),
+    "member value before name": response(
+        "<value><struct><member><value>1</value><name>a</name></member></struct></value>"
+    ),
+    "member with two names": response(
+        "<value><struct><member><name>a</name><name>b</name></member></struct></value>"
+    ),
+    "duplicate struct member": response(
+        "<value><struct>"
+        + member("a", "<value>1</value>")
+        + member("a", "<value>2</value>")
+        + "</struct></value>"
+    ),
+    "text inside struct": response("<value><struct>oops</struct></value>"),
+    "text inside data": response("<value><array><data>oops</data></array></value>"),
+    "array without data": response("<value><array></array></value>"),
+    "two data in array": response("<value><array><data/><data/></array></value>"),
+    "trailing junk": response("<value>1</value>") + b"junk",
+    "second root": response("<value>1</value>") + b"<methodResponse/>",
+    "undeclared entity": response("<value>&nbsp;</value>"),
+    "NUL character reference": response("<value>&#0;</value>"),
+    "raw NUL": response("<value>a\x00b</value>"),
+    "invalid UTF-8": response("<value>X</value>").replace(b"X", b"\xff"),
+    "empty body": b"",
+    "not XML": b'{"error":"OK"}',
+    "truncated": response("<value>1</value>")[:-10],
+    "fault missing faultString": fault(member("faultCode", "<value><int>4</int></value>")),
+    "fault missing faultCode": fault(member("faultString", "<value>x</value>")),
+    "fault with text faultCode": fault(
+        member("faultCode", "<value>4</value>") + member("faultString", "<value>x</value>")
+    ),
+    "fault with boolean faultCode": fault(
+        member("faultCode", "<value><boolean>1</boolean></value>")
+        + member("faultString", "<value>x</value>")
+    ),
+    "fault not a struct": (
+        b"<methodResponse><fault><value><string>x</string></value></fault></methodResponse>"
+    ),
+    "namespaced root": b"<x:methodResponse xmlns:x='urn:x'/>",
+}
+for codec_name in ["utf-7", "shift_jis", "utf-32", "no-such-codec", "rot13", "idna", "punycode"]:
+    XML_MALFORMED[f"declared encoding {codec_name}"] = (
+        f"<?xml version='1.0' encoding='{codec_name}'?>\n".encode()
+        + response("<value>OK</value>").split(b"\n", 1)[1]
+    )
+
+
+@pytest.mark.parametrize("body", list(XML_MALFORMED.values()), ids=list(XML_MALFORMED))
+def test_xmlrpc_bad_inputs(body: bytes) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        XmlRpcCodec().decode_reply(body, function="mailkit.email.wipe")
+    assert type(caught.value) is MalformedResponseError
+    assert caught.value.function == "mailkit.email.wipe"
+
+
+def test_xmlrpc_fault_is_a_typed_error() -> None:
+    body = xmlrpc.client.dumps(xmlrpc.client.Fault(4, "Too many parameters")).encode()
+    with pytest.raises(XmlRpcFaultError) as caught:
+        XmlRpcCodec().decode_reply(body, function="mailkit.email.wipe")
+    assert caught.value.fault_code == 4
+    assert caught.value.fault_string == "Too many parameters"
+    assert caught.value.function == "mailkit.email.wipe"
+
+
+def test_xmlrpc_fault_with_i8_code_and_extra_members() -> None:
+    body = fault(
+        member("faultCode", "<value><i8>-5</i8></value>")
+        + member("faultString", "<value>nope</value>")
+        + member("extra", "<value><nil/></value>")
+    )
+    with pytest.raises(XmlRpcFaultError) as caught:
+        parse_response(body)
+    assert (caught.value.fault_code, caught.value.fault_string) == (-5, "nope")
+
+
+XML_GOOD: dict[str, tuple[bytes, object]] = {
+    "int with whitespace": (response("<value><int> 12 </int></value>"), 12),
+    "int with plus": (response("<value><int>+7</int></value>"), 7),
+    "i4 max": (response("<value><i4>2147483647</i4></value>"), 2**31 - 1),
+    "i4 min": (response("<value><i4>-2147483648</i4></value>"), -(2**31)),
+    "i8 max": (response("<value><i8>9223372036854775807</i8></value>"), 2**63 - 1),
+    "i8 min": (response("<value><i8>-9223372036854775808</i8></value>"), -(2**63)),
+    "boolean with whitespace": (response("<value><boolean> 1 </boolean></value>"), True),
+    "double forms": (
+        response(
+            "<value><array><data><value><double>-0.0</double></value><value><double>.5</double>"
+            "</value><value><double> 1e3 </double></value></data></array></value>"
+        ),
+        [-0.0, 0.5, 1000.0],
+    ),
+    "bare string": (response("<value>  spaced  </value>"), "  spaced  "),
+    "empty value": (response("<value></value>"), ""),
+    "empty string": (response("<value><string/></value>"), ""),
+    "typed value with whitespace": (response("<value>\n  <int>1</int>\n</value>"), 1),
+    "CDATA": (response("<value><string><![CDATA[<a&b>]]></string></value>"), "<a&b>"),
+    "CR reference": (response("<value>a&#13;b</value>"), "a\rb"),
+    "astral": (response("<value>\U0001f600</value>"), "\U0001f600"),
+    "wrapped base64": (
+        response(f"<value><base64>\n{base64.encodebytes(bytes(100)).decode()}</base64></value>"),
+        bytes(100),
+    ),
+    "nil": (response("<value><nil/></value>"), None),
+    "dateTime compact": (
+        response("<value><dateTime.iso8601>20240102T03:04:05</dateTime.iso8601></value>"),
+        datetime.datetime(2024, 1, 2, 3, 4, 5),
+    ),
+    "dateTime dashed": (
+        response("<value><dateTime.iso8601>2024-01-02T03:04:05</dateTime.iso8601></value>"),
+        datetime.datetime(2024, 1, 2, 3, 4, 5),
+    ),
+    "20 nested arrays": (
+        response("<value><array><data>" * 20 + "<value>x</value>" + "</data></array></value>" * 20),
+        nested_lists(20, "x"),
+    ),
+    "comment and PI": (b"<?pi?><!-- c -->" + response("<value>OK</value>").split(b"\n")[1], "OK"),
+    "iso-8859-1": (
+        b"<?xml version='1.0' encoding='iso-8859-1'?>\n"
+        + response("<value>caf\u00e9</value>").split(b"\n")[1].decode().encode("latin-1"),
+        "caf\u00e9",
+    ),
+    "utf-16": (
+        response("<value>caf\u00e9</value>")
+        .decode()
+        .replace("version='1.0'", "version='1.0' encoding='utf-16'")
+        .encode("utf-16"),
+        "caf\u00e9",
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "expected"), list(XML_GOOD.values()), ids=list(XML_GOOD))
+def test_xmlrpc_good_inputs(body: bytes, expected: object) -> None:
+    assert same(XmlRpcCodec().decode_reply(body, function="f"), expected)
