@@ -43,7 +43,14 @@ def test_every_error_is_a_mailkit_error() -> None:
 
 def test_testing_exports() -> None:
     """The emulator is public and shipped in the package."""
-    assert set(mkt.__all__) == {"EmulatorTransport", "MailkitEmulator", "Recipient", "serve"}
+    assert set(mkt.__all__) == {
+        "EmulatorTransport",
+        "FaultEvent",
+        "Faults",
+        "MailkitEmulator",
+        "Recipient",
+        "serve",
+    }
 
 
 def test_codecs_satisfy_the_protocol() -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import random
 import re
 from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
+from ._faults import FAULT_KINDS, FaultEvent, FaultKind, Faults, fault_reply
 from ._transport import EmulatorTransport
 from ._wire import PROTOCOLS, BadRequestError, Call, EmulatorResponse, decode, failure, plain, reply
 
@@ -43,6 +45,9 @@ _PROFILE_KEYS = (
     "STATE",
 )
 _CUSTOM_KEYS = tuple(f"CUSTOM_{n}" for n in range(1, 26))
+
+# drop_before hangs up before anything happens: there is no answer to lose.
+_NOTHING_DONE = EmulatorResponse(0, (), b"", action="drop")
 
 
 def _now() -> datetime.datetime:
@@ -92,7 +97,8 @@ class MailkitEmulator:
 
     Serve it in-process with `EmulatorTransport` or on loopback with `serve`. `allowed_ips`
     (addresses or networks) arms the IP allow-list; `auto_create` lets calls naming an
-    unknown, well-formed address create it first.
+    unknown, well-formed address create it first. Assign a `Faults` plan to `faults` to
+    inject seeded failures.
     """
 
     def __init__(
@@ -122,6 +128,10 @@ class MailkitEmulator:
         self._confirmations: dict[int, int] = {}
         self._calls: list[tuple[str, str]] = []
         self._injections: list[_Injection] = []
+        self._faults: Faults | None = None
+        self._rng = random.Random(0)
+        self._fault_counts: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
+        self._fault_log: list[FaultEvent] = []
 
     # -- arranging and inspecting state ---------------------------------------------------
 
@@ -179,8 +189,42 @@ class MailkitEmulator:
 
     @property
     def calls(self) -> list[tuple[str, str]]:
-        """(protocol, function) of every decodable call received, in order."""
+        """(protocol, function) of every decodable call received, in order.
+
+        Calls that got an injected fault are here too: they reached the server.
+        """
         return list(self._calls)
+
+    @property
+    def faults(self) -> Faults | None:
+        """The fault plan in force; None (the default) injects nothing.
+
+        Assigning a plan re-seeds the emulator's RNG from `Faults.seed`, so the same plan
+        and the same calls give the same faults. `fault_counts` and `fault_log` keep
+        counting across assignments.
+        """
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults | None) -> None:
+        if faults is not None and not isinstance(faults, Faults):
+            raise TypeError(f"faults takes a Faults plan or None, not {faults!r}")
+        if faults is not None:
+            self._rng = random.Random(faults.seed)
+        self._faults = faults
+
+    @property
+    def fault_counts(self) -> dict[str, int]:
+        """How many faults of each kind were injected, every kind listed (zeros included)."""
+        return dict(self._fault_counts)
+
+    @property
+    def fault_log(self) -> list[FaultEvent]:
+        """Every injected fault in order, as (function, kind, recipient key) tuples.
+
+        A call that is both slow and faulted logs its fault first, then "slow".
+        """
+        return list(self._fault_log)
 
     def process_wipe_queue(self) -> frozenset[int]:
         """Run the daily wipe: delete every queued recipient, empty the queue, return the IDs."""
@@ -247,11 +291,39 @@ class MailkitEmulator:
             return failure(protocol, f"Disallowed IP {client_ip}")
         if not self._authorized(call):
             return failure(protocol, "Unauthorized")
-        handler = _HANDLERS.get(call.function)
-        if handler is None:
-            # Undocumented too; an error in the API's own shape keeps clients on one path.
-            return failure(protocol, "Unknown function")
-        return handler(self, call)
+        # With no plan this one check is all faults cost.
+        if self._faults is not None and self._faults._covers(call.function):
+            return self._handle_with_faults(self._faults, call)
+        return _HANDLERS.get(call.function, MailkitEmulator._unknown_function)(self, call)
+
+    def _act(self, call: Call) -> EmulatorResponse:
+        return _HANDLERS.get(call.function, MailkitEmulator._unknown_function)(self, call)
+
+    def _handle_with_faults(self, faults: Faults, call: Call) -> EmulatorResponse:
+        kind, slow = faults._draw(self._rng)
+        if kind is None:
+            response = self._act(call)
+        elif kind == "drop_before":
+            response = _NOTHING_DONE
+        elif kind == "drop_after":
+            response = attrs.evolve(self._act(call), action="drop")
+        elif kind == "truncate":
+            response = attrs.evolve(self._act(call), action="truncate")
+        else:
+            response = fault_reply(kind, faults)
+        if kind is not None:
+            self._record_fault(call, kind)
+        if slow:
+            self._record_fault(call, "slow")
+            response = attrs.evolve(response, delay=faults.slow_seconds)
+        return response
+
+    def _record_fault(self, call: Call, kind: FaultKind) -> None:
+        key = _key(call)
+        id_email = _integer(key)
+        logged = id_email if id_email is not None else key if isinstance(key, str) else None
+        self._fault_counts[kind] += 1
+        self._fault_log.append(FaultEvent(call.function, kind, logged))
 
     def _take_injection(self, function: str | None) -> EmulatorResponse | None:
         for index, injection in enumerate(self._injections):
@@ -301,11 +373,10 @@ class MailkitEmulator:
 
     def _target(self, call: Call) -> tuple[object, list[Recipient] | None]:
         """The caller's recipient key (ID_email first, then email) and what it names."""
-        for name in ("ID_email", "email"):
-            key = call.params.get(name)
-            if key is not None and key != "":
-                return key, self._lookup(key, create=self._auto_create)
-        return None, None
+        key = _key(call)
+        if key is None:
+            return None, None
+        return key, self._lookup(key, create=self._auto_create)
 
     def _set_subscribed(self, recipient: Recipient, subscribed: bool) -> None:
         recipient.subscribed = subscribed
@@ -314,6 +385,10 @@ class MailkitEmulator:
             recipient.unsubscribed_until = None
 
     # -- the functions ----------------------------------------------------------------------
+
+    def _unknown_function(self, call: Call) -> EmulatorResponse:
+        # Undocumented too; an error in the API's own shape keeps clients on one path.
+        return failure(call.protocol, "Unknown function")
 
     def _wipe(self, call: Call) -> EmulatorResponse:
         key, matches = self._target(call)
@@ -473,6 +548,15 @@ class MailkitEmulator:
                 "timeout": {"date": until.isoformat() if until else "0000-00-00"},
             },
         )
+
+
+def _key(call: Call) -> object:
+    """The call's recipient key as sent: ID_email first, then email; None if neither."""
+    for name in ("ID_email", "email"):
+        key = call.params.get(name)
+        if key is not None and key != "":
+            return key
+    return None
 
 
 def _flag(value: object) -> bool | None:

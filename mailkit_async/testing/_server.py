@@ -1,6 +1,7 @@
 """The emulator mounted on a real loopback socket: a minimal HTTP/1.1 server on asyncio streams.
 
 Just enough HTTP for API clients: keep-alive, Content-Length bodies, one task per connection.
+Injected faults really happen on the socket: a delay, a hang-up, a body cut short.
 """
 
 from __future__ import annotations
@@ -91,6 +92,19 @@ class EmulatorServer:
                 response = self._emulator.handle(
                     request.target, request.body, client_ip=client_ip, method=request.method
                 )
+                if response.delay:
+                    # Shutdown waits this out: it is short, and the handler then sees
+                    # its aborted socket and ends.
+                    await asyncio.sleep(response.delay)
+                if response.action == "truncate":
+                    # The head promises the whole body (and keep-alive): the server "died".
+                    half = response.body[: len(response.body) // 2]
+                    writer.write(_encode_head(response, keep_alive=True) + half)
+                    await writer.drain()
+                if response.action != "reply":
+                    # The finally clause closes gracefully: the request was read in full,
+                    # so the client gets a FIN (not an RST) and httpx a RemoteProtocolError.
+                    break
                 keep_alive = request.keep_alive and not self._closing
                 writer.write(_encode(response, keep_alive=keep_alive))
                 await writer.drain()
@@ -177,6 +191,10 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
 
 
 def _encode(response: EmulatorResponse, *, keep_alive: bool) -> bytes:
+    return _encode_head(response, keep_alive=keep_alive) + response.body
+
+
+def _encode_head(response: EmulatorResponse, *, keep_alive: bool) -> bytes:
     try:
         reason = http.HTTPStatus(response.status).phrase
     except ValueError:  # injected replies may carry any status
@@ -186,4 +204,4 @@ def _encode(response: EmulatorResponse, *, keep_alive: bool) -> bytes:
     lines.append(f"Content-Length: {len(response.body)}")
     if not keep_alive:
         lines.append("Connection: close")
-    return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + response.body
+    return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import httpx
@@ -16,6 +18,8 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
     """Serve a `MailkitEmulator` to an `httpx.AsyncClient` in-process.
 
     Every request appears to come from `client_ip`, for testing the IP allow-list.
+    Injected hang-ups raise what httpx raises for them over loopback: `RemoteProtocolError`,
+    for a truncated body only once the body is read (as a streamed response shows).
     """
 
     def __init__(self, emulator: MailkitEmulator, *, client_ip: str = "127.0.0.1") -> None:
@@ -27,4 +31,32 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         reply = self._emulator.handle(
             request.url.path, body, client_ip=self._client_ip, method=request.method
         )
-        return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        if reply.action == "reply":
+            return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+        if reply.action == "drop":
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
+        headers = [*reply.headers, ("Content-Length", str(len(reply.body)))]
+        stream = _TruncatedStream(reply.body, request)
+        return httpx.Response(reply.status, headers=headers, stream=stream)
+
+
+class _TruncatedStream(httpx.AsyncByteStream):
+    """Half the body, then the error httpx raises when the peer hangs up mid-body."""
+
+    def __init__(self, body: bytes, request: httpx.Request) -> None:
+        self._body = body
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        sent = len(self._body) // 2
+        if sent:
+            yield self._body[:sent]
+        raise httpx.RemoteProtocolError(
+            "peer closed connection without sending complete message body "
+            f"(received {sent} bytes, expected {len(self._body)})",
+            request=self._request,
+        )

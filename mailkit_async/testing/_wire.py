@@ -16,9 +16,19 @@ from defusedxml.xmlrpc import (  # type: ignore[import-untyped, unused-ignore]
     DefusedExpatParser,
 )
 
-__all__ = ["BadRequestError", "Call", "EmulatorResponse", "decode", "failure", "plain", "reply"]
+__all__ = [
+    "Action",
+    "BadRequestError",
+    "Call",
+    "EmulatorResponse",
+    "decode",
+    "failure",
+    "plain",
+    "reply",
+]
 
 Protocol = Literal["json", "xmlrpc"]
+Action = Literal["reply", "drop", "truncate"]
 
 PROTOCOLS: Mapping[str, Protocol] = {"/json.fcgi": "json", "/rpc.fcgi": "xmlrpc"}
 
@@ -54,11 +64,19 @@ class BadRequestError(ValueError):
 
 @attrs.frozen
 class EmulatorResponse:
-    """One HTTP reply of the emulator, ready for any transport."""
+    """One HTTP reply of the emulator, and what the mount must do with it.
+
+    After `delay` seconds, `action` "reply" sends it; "drop" hangs up without sending a byte
+    (status, headers and body are then the lost answer, or a status 0 placeholder when
+    nothing was done); "truncate" sends the head, with the full Content-Length, and only
+    the first half of the body, then hangs up.
+    """
 
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    action: Action = "reply"
+    delay: float = 0.0
 
 
 @attrs.frozen
