@@ -9,8 +9,10 @@ async with mk.MailkitClient(protocol="json") as client:
 ```
 """
 
+from ._batch import Batch, BatchSummary, Outcome
 from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MailkitClient
 from ._codec import Codec, Params
+from ._dispatch import CallTrace, RetryEvent
 from ._errors import (
     ApiError,
     AuthenticationError,
@@ -23,6 +25,7 @@ from ._errors import (
     MailkitError,
     MalformedResponseError,
     MissingCredentialsError,
+    OutcomeUnknownError,
     ProtocolError,
     RateLimitedError,
     RequestTimeoutError,
@@ -31,8 +34,10 @@ from ._errors import (
     UnknownFunctionOrderError,
     XmlRpcFaultError,
 )
+from ._functions import RetryClass
 from ._json_codec import JsonCodec
 from ._results import RevalidateResult, WipeResult
+from ._retry import RetryPolicy
 from ._statuses import RevalidateStatus, WipeStatus
 from ._version import __version__
 from ._xmlrpc_codec import XmlRpcCodec
@@ -42,6 +47,9 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "ApiError",
     "AuthenticationError",
+    "Batch",
+    "BatchSummary",
+    "CallTrace",
     "Codec",
     "ConfigurationError",
     "ConnectError",
@@ -54,11 +62,16 @@ __all__ = [
     "MailkitError",
     "MalformedResponseError",
     "MissingCredentialsError",
+    "Outcome",
+    "OutcomeUnknownError",
     "Params",
     "ProtocolError",
     "RateLimitedError",
     "RequestTimeoutError",
     "ResponseTooLargeError",
+    "RetryClass",
+    "RetryEvent",
+    "RetryPolicy",
     "RevalidateResult",
     "RevalidateStatus",
     "TransportError",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 import httpx
 
+from ._batch import Batch, BatchSummary, Outcome, check_batch_options, fan_out
 from ._classify import (
     ExtraMessages,
     build_tables,
@@ -17,16 +19,19 @@ from ._classify import (
 )
 from ._codec import Codec, Params
 from ._credentials import Credentials
-from ._dispatch import Dispatcher
+from ._dispatch import CallTrace, Dispatcher, RetryEvent
 from ._errors import ConfigurationError, InvalidArgumentError
-from ._functions import spec_for
+from ._functions import FUNCTIONS, RetryClass, spec_for
 from ._http import HttpxSender
 from ._json_codec import JsonCodec
 from ._results import RevalidateResult, WipeResult
+from ._retry import RetryPolicy
 from ._validate import check_call, check_id, check_language, check_recipient, check_text
 from ._xmlrpc_codec import XmlRpcCodec
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "MailkitClient"]
+
+T = TypeVar("T")
 
 DEFAULT_BASE_URL: Final = "https://api.mailkit.eu"
 #: Mailkit documents no timeouts; a read can be slow on large list calls, a connect should not.
@@ -36,6 +41,7 @@ DEFAULT_MAX_CONCURRENCY: Final = 50
 DEFAULT_MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
 
 _WIPE: Final = "mailkit.email.wipe"
+_WIPE_CLASS: Final = FUNCTIONS[_WIPE].retry_class
 _REVALIDATE: Final = "mailkit.email.revalidate"
 _CODECS: Final[dict[str, type[JsonCodec] | type[XmlRpcCodec]]] = {
     "json": JsonCodec,
@@ -83,6 +89,8 @@ class MailkitClient:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         extra_messages: ExtraMessages | None = None,
+        retry: RetryPolicy | None = None,
+        on_retry: Callable[[RetryEvent], None] | None = None,
     ) -> None:
         self._credentials = Credentials.resolve(client_id, client_md5)
         self._codec = _make_codec(protocol)
@@ -97,6 +105,9 @@ class MailkitClient:
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise InvalidArgumentError(f"base_url must be an http(s) URL, got {base_url!r}")
         self._wipe_table, self._revalidate_table = build_tables(extra_messages)
+        self._retry = _check_policy(retry) if retry is not None else RetryPolicy()
+        self._on_retry = on_retry
+        self._max_concurrency = max_concurrency
 
         if http_client is not None:
             if transport is not None or timeout is not _UNSET:
@@ -139,6 +150,11 @@ class MailkitClient:
         )
 
     @property
+    def max_concurrency(self) -> int:
+        """The most requests in flight at once (the HTTP pool size when the client built it)."""
+        return self._max_concurrency
+
+    @property
     def protocol(self) -> str:
         """The codec's name: "json", "xmlrpc" or a custom codec's."""
         return self._codec.name
@@ -165,31 +181,105 @@ class MailkitClient:
         if self._state is _State.CLOSED:
             raise ConfigurationError("this MailkitClient is closed; create a new one")
 
-    async def call(self, function: str, params: Params | None = None) -> Any:
+    async def call(
+        self,
+        function: str,
+        params: Params | None = None,
+        *,
+        idempotent: bool | None = None,
+        retry: RetryPolicy | None = None,
+        trace: CallTrace | None = None,
+    ) -> Any:
         """Call any API function and return its decoded answer.
 
         `params` are named (a mapping), or for XML-RPC functions without a known order, a list
         in the documented positional order after client_id and client_md5. A documented
         error string or a non-zero `error_status` raises `ApiError`.
+
+        Failures that prove the request never reached Mailkit are retried for every function;
+        ones where it may have (a dropped connection) only for functions known to be safe to
+        repeat. `idempotent=True/False` overrides what the library knows about `function`
+        (unknown functions count as unsafe).
         """
         self._check_open()
+        return await self._call_one(function, params, idempotent, retry, trace, None)
+
+    async def _call_one(
+        self,
+        function: str,
+        params: Params | None,
+        idempotent: bool | None,
+        retry: RetryPolicy | None,
+        trace: CallTrace | None,
+        pace: Callable[[], Awaitable[None]] | None,
+    ) -> Any:
         params = {} if params is None else params
         check_call(function, params)
         spec = spec_for(function)
+        if idempotent is not None:
+            retry_class = RetryClass.IDEMPOTENT if idempotent else RetryClass.UNSAFE
+        else:
+            retry_class = spec.retry_class if spec is not None else RetryClass.UNSAFE
 
         def interpret(value: object) -> object:
             raise_for_api_error(value, spec, function)
             return value
 
-        return await self._dispatcher.dispatch(function, params, interpret)
+        return await self._dispatch(function, params, interpret, retry_class, retry, trace, pace)
 
-    async def wipe(self, recipient: str | int) -> WipeResult:
+    async def _dispatch(
+        self,
+        function: str,
+        params: Params,
+        interpret: Callable[[object], T],
+        retry_class: RetryClass,
+        retry: RetryPolicy | None,
+        trace: CallTrace | None,
+        pace: Callable[[], Awaitable[None]] | None = None,
+    ) -> T:
+        if trace is None:
+            trace = CallTrace(on_retry=self._on_retry)
+        elif trace.on_retry is None:
+            trace.on_retry = self._on_retry
+        return await self._dispatcher.dispatch(
+            function,
+            params,
+            interpret,
+            retry_class=retry_class,
+            policy=self._retry if retry is None else _check_policy(retry),
+            trace=trace,
+            pace=pace,
+        )
+
+    async def wipe(
+        self,
+        recipient: str | int,
+        *,
+        retry: RetryPolicy | None = None,
+        trace: CallTrace | None = None,
+    ) -> WipeResult:
         """Queue a recipient for the daily GDPR wipe. An int is an ID_email, a str an address."""
         self._check_open()
+        return await self._wipe_one(recipient, retry, trace, None)
+
+    async def _wipe_one(
+        self,
+        recipient: str | int,
+        retry: RetryPolicy | None,
+        trace: CallTrace | None,
+        pace: Callable[[], Awaitable[None]] | None,
+    ) -> WipeResult:
         key, value = check_recipient(recipient)
         table = self._wipe_table
-        return await self._dispatcher.dispatch(
-            _WIPE, {key: value}, lambda reply: classify_wipe(reply, table, function=_WIPE)
+        # A repeated wipe is answered "Email has already been inserted": safe to resend.
+        return await self._dispatch(
+            _WIPE,
+            {key: value},
+            lambda reply: classify_wipe(reply, table, function=_WIPE),
+            _WIPE_CLASS,
+            retry,
+            trace,
+            pace,
         )
 
     async def revalidate(
@@ -201,14 +291,43 @@ class MailkitClient:
         language: str | None = None,
         id_message: int | None = None,
         id_template: int | None = None,
+        retry: RetryPolicy | None = None,
+        trace: CallTrace | None = None,
     ) -> RevalidateResult:
         """Re-subscribe an unsubscribed recipient.
 
         `agreement=True`: the recipient consented (say how in `channel`); no email is sent.
         `agreement=False`: Mailkit emails an opt-in link, in `language` (cs, en, de, ru, pl,
-        sk, hu). `id_template` exists only in the JSON API.
+        sk, hu). `id_template` exists only in the JSON API. Without agreement a repeat would
+        send a second email, so a call that may have reached Mailkit ends as
+        `OutcomeUnknownError` instead of being retried.
         """
         self._check_open()
+        return await self._revalidate_one(
+            recipient,
+            agreement=agreement,
+            channel=channel,
+            language=language,
+            id_message=id_message,
+            id_template=id_template,
+            retry=retry,
+            trace=trace,
+            pace=None,
+        )
+
+    async def _revalidate_one(
+        self,
+        recipient: str | int,
+        *,
+        agreement: bool,
+        channel: str | None,
+        language: str | None,
+        id_message: int | None,
+        id_template: int | None,
+        retry: RetryPolicy | None,
+        trace: CallTrace | None,
+        pace: Callable[[], Awaitable[None]] | None,
+    ) -> RevalidateResult:
         key, value = check_recipient(recipient)
         if not isinstance(agreement, bool):
             raise InvalidArgumentError(f"agreement must be a bool, not {type(agreement).__name__}")
@@ -223,13 +342,156 @@ class MailkitClient:
             params["ID_template"] = check_id(id_template, name="id_template")
         table = self._revalidate_table
         requested = value if key == "email" else None
-        return await self._dispatcher.dispatch(
+        return await self._dispatch(
             _REVALIDATE,
             params,
             lambda reply: classify_revalidate(
                 reply, table, function=_REVALIDATE, agreement=agreement, requested_email=requested
             ),
+            RetryClass.IDEMPOTENT if agreement else RetryClass.UNSAFE,
+            retry,
+            trace,
+            pace,
         )
+
+    def wipe_many(
+        self,
+        recipients: Iterable[str | int] | AsyncIterable[str | int],
+        *,
+        concurrency: int | None = None,
+        rate: float | None = None,
+        adaptive: bool = False,
+        ordered: bool = False,
+        retry: RetryPolicy | None = None,
+        on_outcome: Callable[[Outcome[str | int, WipeResult]], None] | None = None,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ) -> Batch[str | int, WipeResult]:
+        """Wipe many recipients; `async for outcome in client.wipe_many(addresses): ...`.
+
+        The input is read lazily (a file, a generator, a database cursor), with at most
+        `concurrency` requests in flight (default: the client's `max_concurrency`). Each
+        input gives exactly one Outcome (`item`, `result`, `error`), in completion order, or
+        input order with `ordered=True`. `rate` caps requests per second; `adaptive=True`
+        halves the in-flight limit when Mailkit answers 429/503 and climbs back after.
+        """
+        return self._batch(
+            recipients,
+            lambda item, trace, pace: self._wipe_one(item, retry, trace, pace),
+            lambda result: result.status.value,
+            concurrency,
+            rate,
+            adaptive,
+            ordered,
+            on_outcome,
+            on_retry,
+        )
+
+    def revalidate_many(
+        self,
+        recipients: Iterable[str | int] | AsyncIterable[str | int],
+        *,
+        agreement: bool,
+        channel: str | None = None,
+        language: str | None = None,
+        id_message: int | None = None,
+        concurrency: int | None = None,
+        rate: float | None = None,
+        adaptive: bool = False,
+        ordered: bool = False,
+        retry: RetryPolicy | None = None,
+        on_outcome: Callable[[Outcome[str | int, RevalidateResult]], None] | None = None,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ) -> Batch[str | int, RevalidateResult]:
+        """Revalidate many recipients, as `wipe_many` does for wipes.
+
+        Without agreement, an item that may have reached Mailkit is never re-sent: its
+        outcome's error is `OutcomeUnknownError`.
+        """
+        if not isinstance(agreement, bool):
+            raise InvalidArgumentError(f"agreement must be a bool, not {type(agreement).__name__}")
+        return self._batch(
+            recipients,
+            lambda item, trace, pace: self._revalidate_one(
+                item,
+                agreement=agreement,
+                channel=channel,
+                language=language,
+                id_message=id_message,
+                id_template=None,
+                retry=retry,
+                trace=trace,
+                pace=pace,
+            ),
+            lambda result: result.status.value,
+            concurrency,
+            rate,
+            adaptive,
+            ordered,
+            on_outcome,
+            on_retry,
+        )
+
+    def call_many(
+        self,
+        calls: Iterable[tuple[str, Params]] | AsyncIterable[tuple[str, Params]],
+        *,
+        concurrency: int | None = None,
+        rate: float | None = None,
+        adaptive: bool = False,
+        ordered: bool = False,
+        retry: RetryPolicy | None = None,
+        on_outcome: Callable[[Outcome[tuple[str, Params], Any]], None] | None = None,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ) -> Batch[tuple[str, Params], Any]:
+        """Fan out any `(function, params)` pairs through `call()`, as `wipe_many` does."""
+
+        async def one(
+            pair: tuple[str, Params], trace: CallTrace, pace: Callable[[], Awaitable[None]] | None
+        ) -> Any:
+            given: object = pair  # checked at run time: the input is the caller's data
+            if not isinstance(given, tuple) or len(given) != 2:
+                raise InvalidArgumentError("call_many takes (function, params) pairs")
+            return await self._call_one(pair[0], pair[1], None, retry, trace, pace)
+
+        return self._batch(
+            calls, one, None, concurrency, rate, adaptive, ordered, on_outcome, on_retry
+        )
+
+    def _batch(
+        self,
+        items: Any,
+        work: Callable[[Any, CallTrace, Callable[[], Awaitable[None]] | None], Awaitable[Any]],
+        status_of: Callable[[Any], str] | None,
+        concurrency: int | None,
+        rate: float | None,
+        adaptive: bool,
+        ordered: bool,
+        on_outcome: Callable[[Any], None] | None,
+        on_retry: Callable[[RetryEvent], None] | None,
+    ) -> Batch[Any, Any]:
+        self._check_open()
+        concurrency = self._max_concurrency if concurrency is None else concurrency
+        check_batch_options(items, concurrency, rate, self._max_concurrency)
+        summary = BatchSummary()
+        outcomes = fan_out(
+            items,
+            work,
+            concurrency=concurrency,
+            rate=rate,
+            adaptive=adaptive,
+            ordered=ordered,
+            status_of=status_of,
+            on_outcome=on_outcome,
+            on_retry=on_retry if on_retry is not None else self._on_retry,
+            summary=summary,
+        )
+        return Batch(outcomes, summary)
+
+
+def _check_policy(policy: object) -> RetryPolicy:
+    if not isinstance(policy, RetryPolicy):
+        raise InvalidArgumentError(f"retry must be a RetryPolicy, not {type(policy).__name__}")
+    return policy
 
 
 def _make_codec(protocol: object) -> Codec:

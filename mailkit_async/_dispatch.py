@@ -3,22 +3,54 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Final, TypeVar
+
+import attrs
 
 from ._classify import raise_for_global_error
 from ._codec import Codec, Params
 from ._credentials import Credentials
-from ._errors import HTTPStatusError, MailkitError, MalformedResponseError, RateLimitedError
+from ._errors import (
+    HTTPStatusError,
+    MailkitError,
+    MalformedResponseError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    RequestTimeoutError,
+)
+from ._functions import RetryClass
 from ._http import HttpReply, Sender, parse_retry_after
+from ._retry import Decision, RetryPolicy, backoff_delay, decide
 from ._version import __version__
 
-__all__ = ["Dispatcher"]
+__all__ = ["CallTrace", "Dispatcher", "RetryEvent"]
 
 T = TypeVar("T")
 
 _USER_AGENT: Final = f"mailkit-async/{__version__}"
+
+
+@attrs.frozen
+class RetryEvent:
+    """One retry about to happen. Carries no parameters: addresses are personal data."""
+
+    function: str
+    attempt: int  # the attempt that failed, counting from 1
+    delay: float  # seconds until the next one
+    error: MailkitError
+
+
+@attrs.define
+class CallTrace:
+    """What one call went through; filled in as it runs (the batcher reads it)."""
+
+    attempts: int = 0
+    on_retry: Callable[[RetryEvent], None] | None = None
 
 
 class Dispatcher:
@@ -61,11 +93,84 @@ class Dispatcher:
     def url(self) -> str:
         return self._url
 
-    async def dispatch(self, function: str, params: Params, interpret: Callable[[object], T]) -> T:
-        """One call; every failure is a MailkitError."""
+    async def dispatch(
+        self,
+        function: str,
+        params: Params,
+        interpret: Callable[[object], T],
+        *,
+        retry_class: RetryClass,
+        policy: RetryPolicy,
+        trace: CallTrace | None = None,
+        pace: Callable[[], Awaitable[None]] | None = None,
+    ) -> T:
+        """One call, retried as `policy` and `retry_class` allow; every failure a MailkitError.
+
+        The body is encoded once (bad arguments fail before any I/O). `pace`, if given, is
+        awaited before every attempt (the batcher's rate limit).
+        """
         body = self._codec.encode_call(function, params, self._credentials)
-        async with self._slots:
-            reply = await self._sender.post(self._url, body, self._headers, function=function)
+        trace = trace if trace is not None else CallTrace()
+        started = time.monotonic()
+        while True:
+            trace.attempts += 1
+            if pace is not None:
+                await pace()
+            try:
+                return await self._attempt(function, body, interpret, policy, started)
+            except MailkitError as error:
+                delay = self._next_delay(function, error, retry_class, policy, trace, started)
+                if trace.on_retry is not None:
+                    trace.on_retry(RetryEvent(function, trace.attempts, delay, error))
+            await asyncio.sleep(delay)
+
+    def _next_delay(
+        self,
+        function: str,
+        error: MailkitError,
+        retry_class: RetryClass,
+        policy: RetryPolicy,
+        trace: CallTrace,
+        started: float,
+    ) -> float:
+        """The wait before the next attempt, or raise: the error, or OutcomeUnknownError."""
+        decision = decide(error, retry_class)
+        if decision is Decision.OUTCOME_UNKNOWN:
+            raise OutcomeUnknownError(
+                f"may have reached Mailkit ({type(error).__name__}); not sent again because "
+                "repeating it could act twice",
+                function=function,
+            ) from error
+        if decision is Decision.GIVE_UP or trace.attempts >= policy.max_attempts:
+            raise error
+        delay = backoff_delay(policy, trace.attempts, error, _RANDOM.random)
+        if time.monotonic() - started + delay >= policy.deadline:
+            raise error
+        return delay
+
+    async def _attempt(
+        self,
+        function: str,
+        body: bytes,
+        interpret: Callable[[object], T],
+        policy: RetryPolicy,
+        started: float,
+    ) -> T:
+        remaining = policy.deadline - (time.monotonic() - started)
+        try:
+            # The deadline bounds a stalled server too. Cancelling a request is safe for the
+            # pool here: the semaphore keeps waiters at or below its connections.
+            async with asyncio.timeout(None if math.isinf(remaining) else max(remaining, 0.0)):
+                async with self._slots:
+                    reply = await self._sender.post(
+                        self._url, body, self._headers, function=function
+                    )
+        except TimeoutError as exc:
+            if isinstance(exc, MailkitError):
+                raise
+            raise RequestTimeoutError(
+                f"deadline of {policy.deadline} s exceeded", function=function, request_sent=True
+            ) from None
         if not 200 <= reply.status < 300:
             raise _status_error(reply, function)
         try:
@@ -78,6 +183,10 @@ class Dispatcher:
             ) from exc
         raise_for_global_error(value, function)
         return interpret(value)
+
+
+# Jitter only; nothing secret depends on it.
+_RANDOM: Final = random.Random()
 
 
 def _status_error(reply: HttpReply, function: str) -> HTTPStatusError:

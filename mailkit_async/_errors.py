@@ -12,6 +12,7 @@ MailkitError
 │   ├── ConnectError            never reached the service: safe to resend
 │   ├── RequestTimeoutError     connect/pool timeouts never left; read/write ones may have
 │   ├── ConnectionDroppedError  the connection broke after the request may have been sent
+│   ├── OutcomeUnknownError     an unsafe call may have acted; it was not sent again
 │   └── HTTPStatusError         a non-2xx answer
 │       └── RateLimitedError    429 (carries `retry_after`)
 └── ProtocolError               the answer is not what the protocol promises
@@ -42,6 +43,7 @@ __all__ = [
     "MailkitError",
     "MalformedResponseError",
     "MissingCredentialsError",
+    "OutcomeUnknownError",
     "ProtocolError",
     "RateLimitedError",
     "RequestTimeoutError",
@@ -125,6 +127,14 @@ class RequestTimeoutError(TransportError, builtins.TimeoutError):
 
 class ConnectionDroppedError(TransportError):
     """The connection broke mid-exchange; the service may or may not have acted."""
+
+
+class OutcomeUnknownError(TransportError):
+    """The call may have reached Mailkit, and repeating it could act twice, so it was not.
+
+    Raised instead of a retry for functions that are not safe to repeat (revalidate without
+    agreement sends an email). The underlying failure is `__cause__`.
+    """
 
 
 class HTTPStatusError(TransportError):
