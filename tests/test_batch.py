@@ -1,0 +1,340 @@
+"""The batcher: bounded, lazy, one outcome per input, cancellable, and correct under faults."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+import mailkit_async as mk
+from mailkit_async._batch import _AdaptiveLimit
+from mailkit_async.testing import EmulatorTransport, Faults, MailkitEmulator, serve
+
+from .conftest import CLIENT_ID, CLIENT_MD5
+
+W = mk.WipeStatus
+R = mk.RevalidateStatus
+PATIENT = mk.RetryPolicy(initial_backoff=0.0, max_attempts=12)
+# The mix from the issue: 10% 503, 5% 429, 5% drop-before, 5% drop-after, 3% HTML 502.
+FAULT_MIX = {
+    "http_503": 0.10,
+    "http_429": 0.05,
+    "drop_before": 0.05,
+    "drop_after": 0.05,
+    "http_502": 0.03,
+}
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """Counts requests in flight at the HTTP layer; each takes a moment so they overlap."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(random.uniform(0, 0.002))
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.in_flight -= 1
+
+
+def worker_tasks() -> list[asyncio.Task[object]]:
+    return [t for t in asyncio.all_tasks() if "worker" in repr(t.get_coro())]
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 5, 10, 20])
+async def test_in_flight_never_exceeds_concurrency(concurrency: int) -> None:
+    """A max-in-flight counter at the HTTP layer, not a clock."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
+    transport = CountingTransport(EmulatorTransport(emulator))
+    async with mk.MailkitClient(
+        CLIENT_ID, CLIENT_MD5, transport=transport, max_concurrency=20
+    ) as client:
+        outcomes = [
+            o
+            async for o in client.wipe_many(
+                (f"u{i}@example.com" for i in range(300)), concurrency=concurrency
+            )
+        ]
+    assert len(outcomes) == 300
+    assert 0 < transport.max_in_flight <= concurrency
+    if concurrency > 1:
+        assert transport.max_in_flight > 1  # the counter can see overlap
+
+
+async def test_one_outcome_per_input_including_bad_ones() -> None:
+    """Each input gives exactly one outcome with the item as given; bad items are errors."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5)
+    jane = emulator.add_recipient("jane@example.com")
+    items: list[str | int] = [
+        "jane@example.com",
+        "not-an-address",
+        jane.id_email,
+        "nobody@example.com",
+        "jane@example.com",
+    ]
+    async with mk.MailkitClient(
+        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator)
+    ) as client:
+        batch = client.wipe_many(items, concurrency=1, ordered=True)
+        outcomes = [o async for o in batch]
+    assert [o.item for o in outcomes] == items
+    assert [o.index for o in outcomes] == [0, 1, 2, 3, 4]
+    assert isinstance(outcomes[1].error, mk.InvalidArgumentError)
+    assert (outcomes[1].result, outcomes[1].attempts) == (None, 0)
+    statuses = [o.result.status if o.result else None for o in outcomes]
+    assert statuses == [W.QUEUED, None, W.ALREADY_QUEUED, W.INVALID_RECIPIENT, W.ALREADY_QUEUED]
+    assert batch.summary.outcomes == 5
+    assert batch.summary.statuses == Counter(
+        {"already_queued": 2, "queued": 1, "invalid_recipient": 1}
+    )
+    assert batch.summary.errors == Counter({"InvalidArgumentError": 1})
+
+
+async def test_ordered_option_restores_input_order() -> None:
+    """Completion order by default; input order with ordered=True."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
+    emulator.faults = Faults(seed=5, slow=0.3, slow_seconds=0.01)
+    transport = EmulatorTransport(emulator)
+    async with mk.MailkitClient(CLIENT_ID, CLIENT_MD5, transport=transport) as client:
+        items = [f"u{i}@example.com" for i in range(200)]
+        unordered = [o.index async for o in client.wipe_many(items, concurrency=20)]
+        ordered = [o.index async for o in client.wipe_many(items, concurrency=20, ordered=True)]
+    assert sorted(unordered) == list(range(200))
+    assert unordered != list(range(200))  # the slow answers really reorder completion
+    assert ordered == list(range(200))
+
+
+async def test_input_is_read_lazily_from_sync_and_async_iterables() -> None:
+    """A huge input is pulled a window at a time, never materialised."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
+    pulled = 0
+
+    def endless() -> Iterator[str]:
+        nonlocal pulled
+        while True:
+            pulled += 1
+            yield f"u{pulled % 50}@example.com"
+
+    async def async_source() -> AsyncIterator[str]:
+        for i in range(30):
+            await asyncio.sleep(0)
+            yield f"a{i}@example.com"
+
+    async with mk.MailkitClient(
+        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator), max_concurrency=10
+    ) as client:
+        async with client.wipe_many(endless(), concurrency=10) as batch:
+            seen = 0
+            async for _ in batch:
+                seen += 1
+                if seen == 100:
+                    break
+        assert 100 <= pulled <= 100 + 2 * 10 + 1
+        from_async = [o async for o in client.wipe_many(async_source(), concurrency=5)]
+    assert sorted(o.item for o in from_async) == sorted(f"a{i}@example.com" for i in range(30))
+    assert worker_tasks() == []
+
+
+async def test_a_failing_input_ends_the_batch_with_its_error() -> None:
+    """A bug in the caller's own iterable ends the batch; nothing is left running."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
+
+    def broken() -> Iterator[str]:
+        yield "a@example.com"
+        raise RuntimeError("the caller's bug")
+
+    async with mk.MailkitClient(
+        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator)
+    ) as client:
+        with pytest.raises(RuntimeError, match="caller's bug"):
+            async for _ in client.wipe_many(broken(), concurrency=3):
+                pass
+        assert worker_tasks() == []
+        assert (await client.wipe("a@example.com")).status is W.ALREADY_QUEUED
+
+
+@pytest.mark.parametrize(
+    ("items", "options"),
+    [
+        ("a@b.cz", {}),
+        (42, {}),
+        ([], {"concurrency": 0}),
+        ([], {"concurrency": 51}),
+        ([], {"rate": 0}),
+        ([], {"rate": float("inf")}),
+    ],
+)
+async def test_bad_batch_arguments_fail_before_anything_runs(
+    items: object, options: dict[str, object]
+) -> None:
+    """A string, a number, a concurrency above the pool, a meaningless rate: refused at once."""
+    async with mk.MailkitClient(
+        CLIENT_ID, CLIENT_MD5, transport=httpx.MockTransport(lambda r: httpx.Response(500))
+    ) as client:
+        with pytest.raises(mk.InvalidArgumentError):
+            client.wipe_many(items, **options)  # type: ignore[arg-type]
+
+
+async def test_cancellation_churn_leaves_the_client_usable() -> None:
+    """Batches broken off, consumers cancelled, single calls cancelled at twice the pool size."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
+    emulator.faults = Faults(seed=2, slow=0.5, slow_seconds=0.005)
+    rng = random.Random(4)
+    async with (
+        serve(emulator) as server,
+        mk.MailkitClient(
+            CLIENT_ID,
+            CLIENT_MD5,
+            base_url=server.base_url,
+            max_concurrency=10,
+            retry=mk.RetryPolicy(max_attempts=1),
+        ) as client,
+    ):
+
+        async def consume() -> None:
+            async for _ in client.wipe_many(
+                (f"u{i}@example.com" for i in range(10_000)), concurrency=10
+            ):
+                pass
+
+        for _ in range(5):
+            task = asyncio.create_task(consume())
+            await asyncio.sleep(rng.uniform(0.005, 0.05))
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert worker_tasks() == []
+
+        async def single(i: int) -> None:
+            await asyncio.wait_for(client.wipe(f"s{i}@example.com"), timeout=rng.uniform(0, 0.01))
+
+        for _ in range(10):
+            await asyncio.gather(*(single(i) for i in range(20)), return_exceptions=True)
+        emulator.faults = None
+        result = await asyncio.wait_for(client.wipe("after@example.com"), timeout=5)
+    assert result.status is W.QUEUED
+
+
+def test_adaptive_limit_halves_on_pushback_and_climbs_back() -> None:
+    """AIMD: one cut per cooldown, +1/limit per success, never below 1 or above the ceiling."""
+
+    async def scenario() -> list[int]:
+        limit = _AdaptiveLimit(16, cooldown=10.0)
+        seen = []
+        for throttled in (True, True, False, False, False):
+            await limit.acquire()
+            await limit.release(throttled=throttled)
+            seen.append(limit.limit)
+        return seen
+
+    assert asyncio.run(scenario()) == [8, 8, 8, 8, 8]
+    many = _AdaptiveLimit(4, cooldown=0.0)
+
+    async def cut_and_grow() -> tuple[int, int]:
+        for _ in range(5):
+            await many.acquire()
+            await many.release(throttled=True)
+        low = many.limit
+        for _ in range(100):
+            await many.acquire()
+            await many.release(throttled=False)
+        return low, many.limit
+
+    assert asyncio.run(cut_and_grow()) == (1, 4)
+
+
+async def test_rate_spaces_requests_evenly() -> None:
+    """rate=100 keeps 30 requests from all starting at once (a behaviour bound, loose)."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
+    async with mk.MailkitClient(
+        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator)
+    ) as client:
+        started = time.monotonic()
+        outcomes = [
+            o async for o in client.wipe_many((f"u{i}@example.com" for i in range(30)), rate=100)
+        ]
+    assert len(outcomes) == 30
+    assert time.monotonic() - started >= 0.28
+
+
+@pytest.mark.parametrize(
+    ("protocol", "adaptive"), [("json", False), ("xmlrpc", False), ("json", True)]
+)
+async def test_ten_thousand_wipes_under_faults_on_loopback(protocol: str, adaptive: bool) -> None:
+    """Every input exactly one outcome, none an error; each address queued exactly once."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5)
+    ids = {emulator.add_recipient(f"user{i}@example.com").id_email for i in range(10_000)}
+    emulator.faults = Faults(seed=7, **FAULT_MIX)  # type: ignore[arg-type]
+    async with (
+        serve(emulator) as server,
+        mk.MailkitClient(
+            CLIENT_ID,
+            CLIENT_MD5,
+            protocol=protocol,
+            base_url=server.base_url,
+            retry=PATIENT,  # type: ignore[arg-type]
+        ) as client,
+    ):
+        batch = client.wipe_many(
+            (f"user{i}@example.com" for i in range(10_000)), concurrency=50, adaptive=adaptive
+        )
+        outcomes = [o async for o in batch]
+    assert sorted(o.index for o in outcomes) == list(range(10_000))
+    assert [o.error for o in outcomes if o.error] == []
+    statuses = Counter(o.result.status for o in outcomes if o.result)
+    assert set(statuses) <= {W.QUEUED, W.ALREADY_QUEUED}
+    assert emulator.wipe_queue == ids
+    # ALREADY_QUEUED exactly for the addresses whose answer was lost after acting (once or
+    # more: a second loss leaves the final answer a duplicate all the same).
+    lost_after = {e.key for e in emulator.fault_log if e.kind == "drop_after"}
+    assert statuses[W.ALREADY_QUEUED] == len(lost_after)
+    assert batch.summary.retries == sum(emulator.fault_counts.values())
+    assert (
+        server.connections_opened
+        <= 50 + emulator.fault_counts["drop_before"] + emulator.fault_counts["drop_after"]
+    )
+
+
+@pytest.mark.parametrize("protocol", ["json", "xmlrpc"])
+async def test_revalidate_without_agreement_never_sends_twice(protocol: str) -> None:
+    """Under the same faults: no second confirmation, and every dropped call reported unknown."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5)
+    for i in range(5_000):
+        emulator.add_recipient(f"user{i}@example.com", subscribed=False)
+    emulator.faults = Faults(seed=11, **FAULT_MIX)  # type: ignore[arg-type]
+    async with (
+        serve(emulator) as server,
+        mk.MailkitClient(
+            CLIENT_ID,
+            CLIENT_MD5,
+            protocol=protocol,
+            base_url=server.base_url,
+            retry=PATIENT,  # type: ignore[arg-type]
+        ) as client,
+    ):
+        batch = client.revalidate_many(
+            (f"user{i}@example.com" for i in range(5_000)), agreement=False, concurrency=50
+        )
+        outcomes = [o async for o in batch]
+    assert len(outcomes) == 5_000
+    assert max(emulator.confirmations_sent.values()) == 1
+    unknown = [o for o in outcomes if isinstance(o.error, mk.OutcomeUnknownError)]
+    assert [o.error for o in outcomes if o.error and o not in unknown] == []
+    counts = emulator.fault_counts
+    # The client cannot tell a drop before acting from one after, nor what a 502 hid: each
+    # ends the item as unknown, and no item is ever sent again after one.
+    assert len(unknown) == counts["drop_before"] + counts["drop_after"] + counts["http_502"]
+    assert batch.summary.outcome_unknown == len(unknown)
+    sent = sum(1 for o in outcomes if o.result and o.result.status is R.CONFIRMATION_SENT)
+    assert sum(emulator.confirmations_sent.values()) == sent + counts["drop_after"]
