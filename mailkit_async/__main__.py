@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
+from ._batch import Batch
 from ._client import MailkitClient
 from ._errors import InvalidArgumentError, MailkitError
 from ._results import RevalidateResult, WipeResult
@@ -75,7 +76,6 @@ async def _run(args: argparse.Namespace, source: TextIO, out: TextIO) -> int:
         options["base_url"] = args.base_url
 
     counts: Counter[str] = Counter()
-    pending = iter(_recipients(source))
     reader_gone = False
 
     def emit(line: str) -> None:
@@ -86,36 +86,38 @@ async def _run(args: argparse.Namespace, source: TextIO, out: TextIO) -> int:
             # The reader went away (`| head`): stop taking lines, as Unix tools do.
             reader_gone = True
 
+    def valid_lines() -> Iterator[str | int]:
+        # Lines that are not a recipient are reported here and never reach the batch.
+        for number, text, recipient in _recipients(source):
+            if recipient is None:
+                counts["invalid input"] += 1
+                emit(f"{text}\tinvalid_input\tline {number} is not an address or ID")
+            else:
+                yield recipient
+
     async with MailkitClient(*credentials, **options) as client:  # type: ignore[arg-type]
-
-        async def one(recipient: str | int) -> WipeResult | RevalidateResult:
-            if args.command == "wipe":
-                return await client.wipe(recipient)
-            return await client.revalidate(
-                recipient, agreement=args.agreement, channel=args.channel, language=args.language
+        batch: Batch[str | int, WipeResult] | Batch[str | int, RevalidateResult]
+        if args.command == "wipe":
+            batch = client.wipe_many(valid_lines(), concurrency=args.concurrency)
+        else:
+            batch = client.revalidate_many(
+                valid_lines(),
+                agreement=args.agreement,
+                channel=args.channel,
+                language=args.language,
+                concurrency=args.concurrency,
             )
-
-        async def worker() -> None:
-            # Workers pull from one shared iterator: memory stays flat however long the file.
-            for number, text, recipient in pending:
-                if reader_gone:
-                    return
-                if recipient is None:
-                    counts["invalid input"] += 1
-                    emit(f"{text}\tinvalid_input\tline {number} is not an address or ID")
-                    continue
-                try:
-                    result = await one(recipient)
-                except MailkitError as exc:
+        async with batch:
+            async for outcome in batch:
+                if outcome.error is not None:
                     counts["error"] += 1
-                    emit(f"{text}\terror\t{type(exc).__name__}: {exc}")
-                else:
-                    counts[result.status.value] += 1
-                    emit(f"{text}\t{result.status.value}\t{result.message}")
-
-        async with asyncio.TaskGroup() as group:
-            for _ in range(args.concurrency):
-                group.create_task(worker())
+                    error = outcome.error
+                    emit(f"{outcome.item}\terror\t{type(error).__name__}: {error}")
+                elif outcome.result is not None:
+                    counts[outcome.result.status.value] += 1
+                    emit(f"{outcome.item}\t{outcome.result.status.value}\t{outcome.result.message}")
+                if reader_gone:
+                    break
 
     if reader_gone:
         # Python would report the broken pipe again when it flushes stdout at exit.
