@@ -968,3 +968,22 @@ async def test_transport_client_ip(emu: MailkitEmulator) -> None:
     async with httpx.AsyncClient(transport=EmulatorTransport(guarded)) as client:
         response = await client.post("http://127.0.0.1/json.fcgi", content=body)
     assert response.json()[0]["NAME"] == "Default"
+
+
+def test_clear_calls_forgets_the_log_but_not_the_state() -> None:
+    """clear_calls empties the call log; recipients and the wipe queue stay."""
+    emu = MailkitEmulator(CLIENT_ID, MD5)
+    jane = emu.add_recipient("jane@example.com")
+    body = json.dumps(
+        {
+            "function": "mailkit.email.wipe",
+            "id": CLIENT_ID,
+            "md5": MD5,
+            "parameters": {"email": "jane@example.com"},
+        }
+    ).encode()
+    emu.handle("/json.fcgi", body)
+    assert emu.calls == [("json", "mailkit.email.wipe")]
+    emu.clear_calls()
+    assert emu.calls == []
+    assert emu.wipe_queue == {jane.id_email}

@@ -195,6 +195,10 @@ class MailkitEmulator:
         """
         return list(self._calls)
 
+    def clear_calls(self) -> None:
+        """Forget the call log; a long run (a soak or a benchmark) keeps memory flat with it."""
+        self._calls.clear()
+
     @property
     def faults(self) -> Faults | None:
         """The fault plan in force; None (the default) injects nothing.
