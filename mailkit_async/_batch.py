@@ -207,19 +207,24 @@ async def fan_out(
             on_retry(event)
 
     async def run_one(item: I, index: int) -> Outcome[I, R]:
-        trace = CallTrace(on_retry=retried)
-        throttled = False
+        throttled = False  # did Mailkit push back (429/503) at any attempt of this item?
+
+        def retried_here(event: RetryEvent) -> None:
+            nonlocal throttled
+            throttled = throttled or is_rate_limit(event.error)
+            retried(event)
+
+        trace = CallTrace(on_retry=retried_here)
         if limit is not None:
             await limit.acquire()
         try:
             result = await work(item, trace, pace)
         except MailkitError as error:
-            cause = error.__cause__ if isinstance(error, OutcomeUnknownError) else error
-            throttled = isinstance(cause, MailkitError) and is_rate_limit(cause)
+            throttled = throttled or is_rate_limit(error)
             return Outcome(item, None, error, index, trace.attempts)
         finally:
             if limit is not None:
-                await limit.release(throttled=throttled or trace.attempts > 1)
+                await limit.release(throttled=throttled)
         return Outcome(item, result, None, index, trace.attempts)
 
     async def worker() -> None:

@@ -86,10 +86,6 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(max_concurrency)
 
     @property
-    def codec(self) -> Codec:
-        return self._codec
-
-    @property
     def url(self) -> str:
         return self._url
 

@@ -338,3 +338,41 @@ async def test_revalidate_without_agreement_never_sends_twice(protocol: str) -> 
     assert batch.summary.outcome_unknown == len(unknown)
     sent = sum(1 for o in outcomes if o.result and o.result.status is R.CONFIRMATION_SENT)
     assert sum(emulator.confirmations_sent.values()) == sent + counts["drop_after"]
+
+
+@pytest.mark.parametrize(
+    ("error", "lowered"), [(mk.RateLimitedError, True), (mk.ConnectionDroppedError, False)]
+)
+async def test_adaptive_batch_lowers_in_flight_only_on_pushback(
+    error: type[mk.MailkitError], lowered: bool
+) -> None:
+    """429s halve the in-flight limit; other failures leave it alone."""
+    from mailkit_async._batch import fan_out
+
+    in_flight = 0
+    peak_after_failures = 0
+    failures_seen = 0
+    successes = 0
+
+    async def work(item: int, trace: mk.CallTrace, pace: object) -> int:
+        nonlocal in_flight, peak_after_failures, failures_seen, successes
+        in_flight += 1
+        # Right after the push-back: 10 successes regain at most one slot of the halved limit.
+        if failures_seen and successes < 10:
+            peak_after_failures = max(peak_after_failures, in_flight)
+        try:
+            await asyncio.sleep(0.001)
+            if item < 20:
+                failures_seen += 1
+                if error is mk.RateLimitedError:
+                    raise mk.RateLimitedError("429", function="f", status_code=429)
+                raise error("dropped", function="f")
+            successes += 1
+            return item
+        finally:
+            in_flight -= 1
+
+    outcomes = [o async for o in fan_out(range(200), work, concurrency=20, adaptive=True)]
+    assert len(outcomes) == 200
+    assert sum(1 for o in outcomes if o.error) == 20
+    assert (peak_after_failures <= 11) is lowered
