@@ -7,6 +7,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ import pytest
 import mailkit_async as mk
 from mailkit_async._batch import _AdaptiveLimit
 from mailkit_async.testing import EmulatorTransport, Faults, MailkitEmulator, serve
+from mailkit_async.testing._server import EmulatorServer
 
 from .conftest import CLIENT_ID, CLIENT_MD5
 
@@ -46,6 +48,25 @@ class CountingTransport(httpx.AsyncBaseTransport):
             return await self.inner.handle_async_request(request)
         finally:
             self.in_flight -= 1
+
+
+@asynccontextmanager
+async def under_fault_mix(
+    emulator: MailkitEmulator, protocol: str, *, seed: int
+) -> AsyncIterator[tuple[EmulatorServer, mk.MailkitClient]]:
+    """The emulator on loopback with the issue's fault mix, and a patient client for it."""
+    emulator.faults = Faults(seed=seed, **FAULT_MIX)  # type: ignore[arg-type]
+    async with (
+        serve(emulator) as server,
+        mk.MailkitClient(
+            CLIENT_ID,
+            CLIENT_MD5,
+            protocol=protocol,  # type: ignore[arg-type]
+            base_url=server.base_url,
+            retry=PATIENT,
+        ) as client,
+    ):
+        yield server, client
 
 
 def worker_tasks() -> list[asyncio.Task[object]]:
@@ -275,17 +296,7 @@ async def test_ten_thousand_wipes_under_faults_on_loopback(protocol: str, adapti
     """Every input exactly one outcome, none an error; each address queued exactly once."""
     emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5)
     ids = {emulator.add_recipient(f"user{i}@example.com").id_email for i in range(10_000)}
-    emulator.faults = Faults(seed=7, **FAULT_MIX)  # type: ignore[arg-type]
-    async with (
-        serve(emulator) as server,
-        mk.MailkitClient(
-            CLIENT_ID,
-            CLIENT_MD5,
-            protocol=protocol,
-            base_url=server.base_url,
-            retry=PATIENT,  # type: ignore[arg-type]
-        ) as client,
-    ):
+    async with under_fault_mix(emulator, protocol, seed=7) as (server, client):
         batch = client.wipe_many(
             (f"user{i}@example.com" for i in range(10_000)), concurrency=50, adaptive=adaptive
         )
@@ -312,17 +323,7 @@ async def test_revalidate_without_agreement_never_sends_twice(protocol: str) -> 
     emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5)
     for i in range(5_000):
         emulator.add_recipient(f"user{i}@example.com", subscribed=False)
-    emulator.faults = Faults(seed=11, **FAULT_MIX)  # type: ignore[arg-type]
-    async with (
-        serve(emulator) as server,
-        mk.MailkitClient(
-            CLIENT_ID,
-            CLIENT_MD5,
-            protocol=protocol,
-            base_url=server.base_url,
-            retry=PATIENT,  # type: ignore[arg-type]
-        ) as client,
-    ):
+    async with under_fault_mix(emulator, protocol, seed=11) as (_, client):
         batch = client.revalidate_many(
             (f"user{i}@example.com" for i in range(5_000)), agreement=False, concurrency=50
         )
