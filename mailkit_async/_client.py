@@ -22,7 +22,7 @@ from ._credentials import Credentials
 from ._dispatch import CallTrace, Dispatcher, RetryEvent
 from ._errors import ConfigurationError, InvalidArgumentError
 from ._functions import FUNCTIONS, RetryClass, spec_for
-from ._http import HttpxSender
+from ._httpx_sender import HttpxSender
 from ._json_codec import JsonCodec
 from ._results import RevalidateResult, WipeResult
 from ._retry import RetryPolicy

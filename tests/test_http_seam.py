@@ -27,7 +27,8 @@ from mailkit_async import (
     RetryPolicy,
     WipeStatus,
 )
-from mailkit_async._http import HttpxSender, parse_retry_after
+from mailkit_async._http import parse_retry_after
+from mailkit_async._httpx_sender import HttpxSender
 from tests._loopback import Action, LoopbackServer, Reply, closed_port, serve
 
 CLIENT_ID = "12345"

@@ -1,0 +1,87 @@
+"""Reading an answer's body under a size cap, inflating gzip/deflate without ever passing it.
+
+Both HTTP engines feed raw body bytes through a `BodyReader`: an unbounded inflate turns a
+255 KB gzip bomb into 256 MiB, so the cap applies to the inflated size, one bounded step at
+a time.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Final
+
+from ._errors import MalformedResponseError, ResponseTooLargeError
+
+__all__ = ["BodyReader", "check_declared_length"]
+
+#: How far zlib may inflate past the cap before we notice: one step of it.
+_INFLATE_STEP: Final = 64 * 1024
+
+
+def check_declared_length(declared: str | None, limit: int, function: str) -> None:
+    """Refuse before reading when Content-Length already promises more than `limit`."""
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise ResponseTooLargeError(
+            f"answer of {declared} bytes exceeds the {limit}-byte cap", function=function
+        )
+
+
+class BodyReader:
+    """Collects a body's bytes under `limit`, decoding its Content-Encoding as it goes."""
+
+    __slots__ = ("_function", "_inflater", "_limit", "_parts", "_size")
+
+    def __init__(self, content_encoding: str | None, limit: int, function: str) -> None:
+        self._function = function
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+        encoding = "identity" if content_encoding is None else content_encoding.strip().lower()
+        if encoding in ("identity", ""):
+            self._inflater: zlib._Decompress | None = None
+        elif encoding in ("gzip", "x-gzip", "deflate"):
+            wbits = zlib.MAX_WBITS | 16 if "gzip" in encoding else zlib.MAX_WBITS
+            self._inflater = zlib.decompressobj(wbits)
+        else:
+            raise MalformedResponseError(
+                f"unsupported Content-Encoding {encoding!r}", function=function
+            )
+
+    def feed(self, chunk: bytes) -> None:
+        """Take raw bytes off the wire; raises once the decoded body passes the cap."""
+        if self._inflater is None:
+            self._add(chunk)
+            return
+        data = chunk
+        try:
+            while data and not self._inflater.eof:
+                budget = self._limit - self._size + 1
+                self._add(self._inflater.decompress(data, min(budget, _INFLATE_STEP)))
+                data = self._inflater.unconsumed_tail
+        except zlib.error:
+            raise MalformedResponseError(
+                "compressed answer is corrupt", function=self._function
+            ) from None
+
+    def finish(self) -> bytes:
+        """The whole decoded body; raises if a compressed stream ended early or has a tail."""
+        if self._inflater is not None:
+            if not self._inflater.eof:
+                raise MalformedResponseError(
+                    "compressed answer is truncated", function=self._function
+                )
+            if self._inflater.unused_data.strip(b"\0"):
+                raise MalformedResponseError(
+                    "data after the compressed answer", function=self._function
+                )
+        parts = self._parts
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _add(self, piece: bytes) -> None:
+        self._size += len(piece)
+        if self._size > self._limit:
+            raise ResponseTooLargeError(
+                f"answer exceeds the {self._limit}-byte cap", function=self._function
+            )
+        if piece:
+            self._parts.append(piece)

@@ -1,0 +1,86 @@
+"""`HttpxSender`: the `Sender` over an `httpx.AsyncClient` (the user's, or one a test mounts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+import httpx
+
+from ._body import BodyReader, check_declared_length
+from ._errors import (
+    ConfigurationError,
+    ConnectError,
+    ConnectionDroppedError,
+    MailkitError,
+    RequestTimeoutError,
+    ResponseTooLargeError,
+    TransportError,
+)
+from ._http import HttpReply
+
+__all__ = ["HttpxSender"]
+
+
+class HttpxSender:
+    """A `Sender` over an `httpx.AsyncClient`, which it closes only if it owns it."""
+
+    def __init__(self, client: httpx.AsyncClient, *, owns_client: bool, max_body: int) -> None:
+        self._client = client
+        self._owns_client = owns_client
+        self._max_body = max_body
+
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, function: str
+    ) -> HttpReply:
+        try:
+            async with self._client.stream("POST", url, content=body, headers=headers) as response:
+                payload = await _read_capped(response, self._max_body, function)
+                return HttpReply(response.status_code, response.headers, payload)
+        except httpx.HTTPError as exc:
+            raise _translate(exc, function) from exc
+        except httpx.InvalidURL as exc:
+            raise ConfigurationError(f"invalid URL: {exc}") from exc
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+
+async def _read_capped(response: httpx.Response, limit: int, function: str) -> bytes:
+    check_declared_length(response.headers.get("content-length"), limit, function)
+    if response.is_stream_consumed:
+        # A transport that built its Response from bytes (httpx.MockTransport does) hands it
+        # over already read and decoded; there is nothing left to bound but the size.
+        if len(response.content) > limit:
+            raise ResponseTooLargeError(f"answer exceeds the {limit}-byte cap", function=function)
+        return response.content
+    # Raw bytes, inflated by BodyReader: httpx would inflate a gzip bomb without any bound.
+    reader = BodyReader(response.headers.get("content-encoding"), limit, function)
+    async for chunk in response.aiter_raw():
+        reader.feed(chunk)
+    return reader.finish()
+
+
+# Most specific first. Connect-phase failures never sent the request; read-phase ones may have.
+_TRANSLATIONS: Final[tuple[tuple[type[httpx.HTTPError], type[TransportError], bool], ...]] = (
+    (httpx.ConnectTimeout, RequestTimeoutError, False),
+    (httpx.PoolTimeout, RequestTimeoutError, False),
+    (httpx.TimeoutException, RequestTimeoutError, True),
+    (httpx.ConnectError, ConnectError, False),
+    (httpx.RemoteProtocolError, ConnectionDroppedError, True),
+    (httpx.NetworkError, ConnectionDroppedError, True),
+)
+
+
+def _translate(exc: httpx.HTTPError, function: str) -> MailkitError:
+    # The message names the cause class; httpx messages carry no request body (nor the md5).
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    for source, target, sent in _TRANSLATIONS:
+        if isinstance(exc, source):
+            if target is RequestTimeoutError:
+                return RequestTimeoutError(message, function=function, request_sent=sent)
+            return target(message, function=function)
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return ConfigurationError(message)
+    return TransportError(message, function=function)
