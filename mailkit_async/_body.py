@@ -29,13 +29,14 @@ def check_declared_length(declared: str | None, limit: int, function: str) -> No
 class BodyReader:
     """Collects a body's bytes under `limit`, decoding its Content-Encoding as it goes."""
 
-    __slots__ = ("_function", "_inflater", "_limit", "_parts", "_size")
+    __slots__ = ("_function", "_inflater", "_limit", "_parts", "_raw", "_size")
 
     def __init__(self, content_encoding: str | None, limit: int, function: str) -> None:
         self._function = function
         self._limit = limit
         self._parts: list[bytes] = []
         self._size = 0
+        self._raw = 0
         encoding = "identity" if content_encoding is None else content_encoding.strip().lower()
         if encoding in ("identity", ""):
             self._inflater: zlib._Decompress | None = None
@@ -52,6 +53,12 @@ class BodyReader:
         if self._inflater is None:
             self._add(chunk)
             return
+        # Compressed bytes that inflate to nothing (padding after the stream) are bounded too.
+        self._raw += len(chunk)
+        if self._raw > self._limit + _INFLATE_STEP:
+            raise ResponseTooLargeError(
+                f"answer exceeds the {self._limit}-byte cap", function=self._function
+            )
         data = chunk
         try:
             while data and not self._inflater.eof:

@@ -27,9 +27,20 @@ def protocol(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(params=["in-process", "loopback"])
+@pytest.fixture(params=["in-process", "loopback", "loopback-httpx"])
 def mode(request: pytest.FixtureRequest) -> str:
+    """In-process (an httpx transport), or real loopback HTTP through either engine."""
     return str(request.param)
+
+
+@pytest.fixture(params=["builtin", "httpx"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """The HTTP engine, for tests that must hold for both."""
+    return str(request.param)
+
+
+def engine_of(mode: str) -> str:
+    return "httpx" if mode == "loopback-httpx" else "builtin"
 
 
 @pytest.fixture
@@ -47,7 +58,9 @@ def make_client(emulator: MailkitEmulator, protocol: str, mode: str) -> ClientFa
         else:
             async with (
                 serve(emulator) as server,
-                mk.MailkitClient(base_url=server.base_url, **options) as client,
+                mk.MailkitClient(
+                    base_url=server.base_url, engine=engine_of(mode), **options
+                ) as client,
             ):
                 yield client
 

@@ -52,7 +52,7 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
 @asynccontextmanager
 async def under_fault_mix(
-    emulator: MailkitEmulator, protocol: str, *, seed: int
+    emulator: MailkitEmulator, protocol: str, *, seed: int, engine: str
 ) -> AsyncIterator[tuple[EmulatorServer, mk.MailkitClient]]:
     """The emulator on loopback with the issue's fault mix, and a patient client for it."""
     emulator.faults = Faults(seed=seed, **FAULT_MIX)  # type: ignore[arg-type]
@@ -63,6 +63,7 @@ async def under_fault_mix(
             CLIENT_MD5,
             protocol=protocol,  # type: ignore[arg-type]
             base_url=server.base_url,
+            engine=engine,  # type: ignore[arg-type]
             retry=PATIENT,
         ) as client,
     ):
@@ -207,7 +208,7 @@ async def test_bad_batch_arguments_fail_before_anything_runs(
             client.wipe_many(items, **options)  # type: ignore[arg-type]
 
 
-async def test_cancellation_churn_leaves_the_client_usable() -> None:
+async def test_cancellation_churn_leaves_the_client_usable(engine: str) -> None:
     """Batches broken off, consumers cancelled, single calls cancelled at twice the pool size."""
     emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
     emulator.faults = Faults(seed=2, slow=0.5, slow_seconds=0.005)
@@ -218,6 +219,7 @@ async def test_cancellation_churn_leaves_the_client_usable() -> None:
             CLIENT_ID,
             CLIENT_MD5,
             base_url=server.base_url,
+            engine=engine,  # type: ignore[arg-type]
             max_concurrency=10,
             retry=mk.RetryPolicy(max_attempts=1),
         ) as client,
@@ -290,13 +292,22 @@ async def test_rate_spaces_requests_evenly() -> None:
 
 
 @pytest.mark.parametrize(
-    ("protocol", "adaptive"), [("json", False), ("xmlrpc", False), ("json", True)]
+    ("protocol", "adaptive", "engine"),
+    [
+        ("json", False, "builtin"),
+        ("xmlrpc", False, "builtin"),
+        ("json", True, "builtin"),
+        ("json", False, "httpx"),
+        ("xmlrpc", False, "httpx"),
+    ],
 )
-async def test_ten_thousand_wipes_under_faults_on_loopback(protocol: str, adaptive: bool) -> None:
+async def test_ten_thousand_wipes_under_faults_on_loopback(
+    protocol: str, adaptive: bool, engine: str
+) -> None:
     """Every input exactly one outcome, none an error; each address queued exactly once."""
     emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5)
     ids = {emulator.add_recipient(f"user{i}@example.com").id_email for i in range(10_000)}
-    async with under_fault_mix(emulator, protocol, seed=7) as (server, client):
+    async with under_fault_mix(emulator, protocol, seed=7, engine=engine) as (server, client):
         batch = client.wipe_many(
             (f"user{i}@example.com" for i in range(10_000)), concurrency=50, adaptive=adaptive
         )
@@ -318,12 +329,12 @@ async def test_ten_thousand_wipes_under_faults_on_loopback(protocol: str, adapti
 
 
 @pytest.mark.parametrize("protocol", ["json", "xmlrpc"])
-async def test_revalidate_without_agreement_never_sends_twice(protocol: str) -> None:
+async def test_revalidate_without_agreement_never_sends_twice(protocol: str, engine: str) -> None:
     """Under the same faults: no second confirmation, and every dropped call reported unknown."""
     emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5)
     for i in range(5_000):
         emulator.add_recipient(f"user{i}@example.com", subscribed=False)
-    async with under_fault_mix(emulator, protocol, seed=11) as (_, client):
+    async with under_fault_mix(emulator, protocol, seed=11, engine=engine) as (_, client):
         batch = client.revalidate_many(
             (f"user{i}@example.com" for i in range(5_000)), agreement=False, concurrency=50
         )

@@ -12,7 +12,7 @@ import pytest
 import mailkit_async as mk
 from mailkit_async.testing import EmulatorTransport, MailkitEmulator, serve
 
-from .conftest import CLIENT_ID, CLIENT_MD5, ClientFactory
+from .conftest import CLIENT_ID, CLIENT_MD5, ClientFactory, engine_of
 
 W = mk.WipeStatus
 R = mk.RevalidateStatus
@@ -218,7 +218,11 @@ async def test_disallowed_ip_raises_authentication_error(protocol: str, mode: st
     else:
         async with (
             serve(emulator) as server,
-            mk.MailkitClient(base_url=server.base_url, **options) as client,  # type: ignore[arg-type]
+            mk.MailkitClient(
+                base_url=server.base_url,
+                engine=engine_of(mode),  # type: ignore[arg-type]
+                **options,  # type: ignore[arg-type]
+            ) as client,
         ):
             with pytest.raises(mk.AuthenticationError, match=r"Disallowed IP 127\.0\.0\.1"):
                 await client.wipe("jane@example.com")
@@ -347,7 +351,9 @@ async def test_one_client_shared_by_many_tasks(
     assert emulator.wipe_queue == {r.id_email for r in recipients}
 
 
-async def test_loopback_keeps_connections_alive(emulator: MailkitEmulator, protocol: str) -> None:
+async def test_loopback_keeps_connections_alive(
+    emulator: MailkitEmulator, protocol: str, engine: str
+) -> None:
     """Over real HTTP, 200 calls at concurrency 10 open at most 10 connections."""
     emulator.add_recipient("jane@example.com")
     async with serve(emulator) as server:
@@ -356,7 +362,8 @@ async def test_loopback_keeps_connections_alive(emulator: MailkitEmulator, proto
             CLIENT_MD5,
             protocol=protocol,
             base_url=server.base_url,
-            max_concurrency=10,  # type: ignore[arg-type]
+            engine=engine,  # type: ignore[arg-type]
+            max_concurrency=10,
         ) as client:
             await asyncio.gather(*(client.call("mailkit.mailinglist.list") for _ in range(200)))
         assert 1 <= server.connections_opened <= 10

@@ -50,7 +50,17 @@ OK = {"json": WIPE_OK_JSON, "xmlrpc": WIPE_OK_XML}
 HTML = b"<!doctype html><html><body><h1>Down for maintenance</h1></body></html>"
 
 
+#: Options every client here gets; the `_engine` fixture sets the HTTP engine under test.
+CLIENT_OPTIONS: dict[str, object] = {}
+
+
+@pytest.fixture(autouse=True)
+def _engine(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(CLIENT_OPTIONS, "engine", engine)
+
+
 def client_for(base_url: str, protocol: str = "json", **options: object) -> MailkitClient:
+    options = {**CLIENT_OPTIONS, **options}
     options.setdefault("timeout", 5.0)  # a broken test fails in seconds, not after 30
     # These tests look at how one attempt's failure is translated; retries have their own.
     options.setdefault("retry", RetryPolicy(max_attempts=1))

@@ -191,6 +191,15 @@ def test_processing_instruction_is_ignored_not_fetched(canary: Canary) -> None:
 # --- the same payloads through a real client over loopback ----------------------------------
 
 
+#: Options every loopback client here gets; the `both_engines` fixture sets the engine.
+CLIENT_OPTIONS: dict[str, object] = {}
+
+
+@pytest.fixture
+def both_engines(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(CLIENT_OPTIONS, "engine", engine)
+
+
 def client_for(server: LoopbackServer, **options: object) -> MailkitClient:
     return MailkitClient(
         CLIENT_ID,
@@ -198,7 +207,7 @@ def client_for(server: LoopbackServer, **options: object) -> MailkitClient:
         protocol="xmlrpc",
         base_url=server.base_url,
         timeout=5.0,
-        **options,  # type: ignore[arg-type]
+        **{**CLIENT_OPTIONS, **options},  # type: ignore[arg-type]
     )
 
 
@@ -212,6 +221,7 @@ async def still_works(client: MailkitClient, server: LoopbackServer) -> None:
     assert result.status is WipeStatus.QUEUED
 
 
+@pytest.mark.usefixtures("both_engines")
 @pytest.mark.parametrize("name", list(PAYLOADS))
 async def test_client_refuses_attack_over_loopback(name: str, canary: Canary) -> None:
     async with serve() as server, client_for(server) as client:
@@ -256,6 +266,7 @@ async def _call_measured(client: MailkitClient) -> tuple[BaseException | None, i
     return error, peak
 
 
+@pytest.mark.usefixtures("both_engines")
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 async def test_oversized_body_is_refused(chunked: bool) -> None:
     # 20 MiB: 320 pieces of 64 KiB, streamed by the server (never held whole).
@@ -268,6 +279,7 @@ async def test_oversized_body_is_refused(chunked: bool) -> None:
         await still_works(client, server)
 
 
+@pytest.mark.usefixtures("both_engines")
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 async def test_gzip_bomb_stops_at_the_cap(gzip_bomb: bytes, chunked: bool) -> None:
     bomb = xml_reply(gzip_bomb, ("Content-Encoding", "gzip"), chunked=chunked)
@@ -281,6 +293,7 @@ async def test_gzip_bomb_stops_at_the_cap(gzip_bomb: bytes, chunked: bool) -> No
         await still_works(client, server)
 
 
+@pytest.mark.usefixtures("both_engines")
 async def test_deflate_bomb_stops_at_the_cap() -> None:
     bomb = zlib.compress(bytes(32 * MIB), 9)
     async with serve() as server, client_for(server, max_response_bytes=CAP) as client:
@@ -296,6 +309,7 @@ def _padded(size: int) -> bytes:
     return RESPONSE_OK + b" " * (size - len(RESPONSE_OK))
 
 
+@pytest.mark.usefixtures("both_engines")
 @pytest.mark.parametrize("encoding", ["identity", "identity-chunked", "gzip", "deflate"])
 async def test_cap_boundary(encoding: str) -> None:
     def encoded(body: bytes) -> Reply:
@@ -314,6 +328,7 @@ async def test_cap_boundary(encoding: str) -> None:
         await still_works(client, server)
 
 
+@pytest.mark.usefixtures("both_engines")
 @pytest.mark.parametrize(
     ("encoding", "pack"),
     [
@@ -339,6 +354,7 @@ def _corrupt_gzip() -> bytes:
     return bytes(packed)
 
 
+@pytest.mark.usefixtures("both_engines")
 @pytest.mark.parametrize(
     ("encoding", "body"),
     [
@@ -370,6 +386,7 @@ async def test_bad_or_unknown_encoding_is_malformed(encoding: str, body: bytes) 
         await still_works(client, server)
 
 
+@pytest.mark.usefixtures("both_engines")
 @pytest.mark.parametrize("codec_name", ["utf-7", "shift_jis", "no-such-codec"])
 async def test_client_contains_unusable_declared_encodings(codec_name: str) -> None:
     # Whatever the codec raises for these (see test_properties), the client answers with a
