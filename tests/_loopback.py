@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import enum
 import socket
+import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class Reply:
     repeat: int = 1
     chunked: bool = False  # Transfer-Encoding: chunked instead of Content-Length
     close: bool = False  # hang up right after writing it
+    raw: bytes | None = None  # sent as is instead of all of the above (framing tests)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class LoopbackServer:
     plan: deque[Reply | Action] = field(default_factory=deque)
     requests: list[Request] = field(default_factory=list)
     connections: int = 0
+    seen_request: asyncio.Event = field(default_factory=asyncio.Event)  # set by each request
     base_url: str = ""
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -60,10 +63,10 @@ class LoopbackServer:
         """Queue behaviours for the next requests, in order."""
         self.plan.extend(behaviours)
 
-    async def start(self, port: int = 0) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port)
+    async def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port, ssl=tls)
         bound = self._server.sockets[0].getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{bound}"
+        self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{bound}"
 
     async def close(self) -> None:
         if self._server is not None:
@@ -88,6 +91,7 @@ class LoopbackServer:
                 if request is None:
                     return
                 self.requests.append(request)
+                self.seen_request.set()
                 behaviour = self.plan.popleft() if self.plan else self.default
                 if behaviour is None or behaviour is Action.DROP:
                     return
@@ -97,11 +101,16 @@ class LoopbackServer:
                 await _write_reply(writer, behaviour)
                 if behaviour.close:
                     return
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except (
+            ConnectionError,
+            ssl.SSLError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+        ):
             return  # the client hung up mid-exchange, as oversized-body tests make it do
         finally:
             writer.close()
-            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+            with contextlib.suppress(ConnectionError, ssl.SSLError, asyncio.CancelledError):
                 await writer.wait_closed()
 
 
@@ -122,6 +131,10 @@ async def _read_request(reader: asyncio.StreamReader) -> Request | None:
 
 
 async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
+    if reply.raw is not None:
+        writer.write(reply.raw)
+        await writer.drain()
+        return
     head = [f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Status')}"]
     head += [f"{name}: {value}" for name, value in reply.headers]
     names = {name.lower() for name, _ in reply.headers}
@@ -146,11 +159,11 @@ def _pieces(body: bytes, repeat: int) -> Iterable[bytes]:
 
 @contextlib.asynccontextmanager
 async def serve(
-    default: Reply | Action | None = None, *, port: int = 0
+    default: Reply | Action | None = None, *, port: int = 0, tls: ssl.SSLContext | None = None
 ) -> AsyncIterator[LoopbackServer]:
-    """A started server on 127.0.0.1, closed (with every connection) on exit."""
+    """A started server on 127.0.0.1 (HTTPS with `tls`), closed with every connection on exit."""
     server = LoopbackServer(default=default)
-    await server.start(port)
+    await server.start(port, tls)
     try:
         yield server
     finally:

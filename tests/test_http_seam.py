@@ -202,6 +202,28 @@ async def test_truncated_body_is_connection_dropped() -> None:
         await still_works(client, server, "json")
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"garbage\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+    ids=["status-line", "conflicting-lengths", "transfer-coding", "chunk-size"],
+)
+async def test_broken_http_framing_is_connection_dropped(raw: bytes) -> None:
+    # Both engines: the request went out, so the service may have acted; the connection is
+    # never reused, since nothing after broken framing can be trusted.
+    async with serve() as server, client_for(server.base_url) as client:
+        server.then(Reply(raw=raw, close=True))
+        with pytest.raises(ConnectionDroppedError) as caught:
+            await client.wipe(ADDRESS)
+        assert caught.value.request_sent is True
+        await still_works(client, server, "json")
+        assert server.connections == 2
+
+
 async def test_sender_reports_status_headers_and_body() -> None:
     # The seam itself, without the client: a non-2xx is not an exception at this layer.
     async with serve(Reply(418, (("X-Probe", "yes"),), b"teapot")) as server:
