@@ -29,6 +29,7 @@ from mailkit_async import (
     XmlRpcCodec,
     XmlRpcFaultError,
 )
+from mailkit_async import _xmlrpc_unmarshal as unmarshal
 from mailkit_async._credentials import Credentials
 from mailkit_async._xmlrpc_unmarshal import parse_response
 
@@ -799,3 +800,58 @@ XML_GOOD: dict[str, tuple[bytes, object]] = {
 @pytest.mark.parametrize(("body", "expected"), list(XML_GOOD.values()), ids=list(XML_GOOD))
 def test_xmlrpc_good_inputs(body: bytes, expected: object) -> None:
     assert same(XmlRpcCodec().decode_reply(body, function="f"), expected)
+
+
+# --- the XML-RPC decoder's two paths agree ----------------------------------------------------
+
+
+def _outcome(parse: Callable[[bytes], Any], body: bytes) -> tuple[str, object]:
+    try:
+        return "value", plain(unmarshal.decode_with(parse, body, "f"))
+    except XmlRpcFaultError as fault:
+        return "fault", (fault.fault_code, fault.fault_string)
+    except MalformedResponseError:
+        return "malformed", None
+
+
+def assert_paths_agree(body: bytes) -> None:
+    tree = _outcome(unmarshal._parse_tree, body)
+    stream = _outcome(unmarshal._parse_stream, body)
+    assert tree == stream, body
+
+
+@TOTAL
+@given(st.sampled_from(XML_SEEDS), st.lists(mutation, min_size=1, max_size=4))
+def test_xmlrpc_tree_path_agrees_with_stream_path_on_mutations(
+    seed: bytes, steps: list[Any]
+) -> None:
+    body = mutate(seed, steps, [t for t in XML_TOKENS if b"<!" not in t])
+    if unmarshal.takes_tree_path(body):
+        assert_paths_agree(body)
+
+
+@FAST
+@given(xml_values(st.integers(*I8), xml_datetimes))
+def test_xmlrpc_tree_path_agrees_with_stream_path_on_values(value: object) -> None:
+    body = stdlib_response(value)
+    assert unmarshal.takes_tree_path(body)
+    assert_paths_agree(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "tree"),
+    [
+        (XML_SEEDS[1], True),
+        (b"<methodResponse/>", True),
+        (b"<?xml version='1.0' encoding='UTF-8'?><methodResponse/>", True),
+        (b"<?xml version='1.0' encoding='utf-16'?><methodResponse/>", False),
+        (b"<?xml version='1.0' encoding='cp037'?><methodResponse/>", False),
+        (b"<?xml version='1.0'?><!DOCTYPE m><methodResponse/>", False),
+        (b"<methodResponse><!-- note --></methodResponse>", False),
+        (b"\xef\xbb\xbf<methodResponse/>", False),
+        (b"<methodResponse>" + b" " * (70 * 1024) + b"</methodResponse>", False),
+    ],
+    ids=["seed", "bare", "utf-8", "utf-16", "ebcdic", "doctype", "comment", "bom", "large"],
+)
+def test_only_plain_small_documents_take_the_tree_path(body: bytes, tree: bool) -> None:
+    assert unmarshal.takes_tree_path(body) is tree
