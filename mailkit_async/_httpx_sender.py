@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Final
 
@@ -23,15 +24,42 @@ __all__ = ["HttpxSender"]
 
 
 class HttpxSender:
-    """A `Sender` over an `httpx.AsyncClient`, which it closes only if it owns it."""
+    """A `Sender` over an `httpx.AsyncClient`, which it closes only if it owns it.
+
+    httpcore 1.0 loses pool connections when a request is cancelled mid-flight (they stay
+    "ACTIVE" or "CONNECTING" forever, and once all are lost every call waits out its timeout).
+    So a cancelled caller leaves its request to finish in the background, bounded by the
+    client's own timeouts, and the pool stays whole.
+    """
 
     def __init__(self, client: httpx.AsyncClient, *, owns_client: bool, max_body: int) -> None:
         self._client = client
         self._owns_client = owns_client
         self._max_body = max_body
+        self._orphans: set[asyncio.Task[HttpReply]] = set()
 
     async def post(
         self, url: str, body: bytes, headers: Mapping[str, str], *, function: str
+    ) -> HttpReply:
+        exchange = asyncio.ensure_future(self._post(url, body, headers, function))
+        try:
+            return await asyncio.shield(exchange)
+        except asyncio.CancelledError:
+            if not exchange.done():
+                self._orphans.add(exchange)
+                exchange.add_done_callback(self._forget)
+            raise
+
+    async def aclose(self) -> None:
+        orphans = list(self._orphans)
+        for orphan in orphans:
+            orphan.cancel()  # the pool is closing anyway; nothing is left to protect
+        await asyncio.gather(*orphans, return_exceptions=True)
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def _post(
+        self, url: str, body: bytes, headers: Mapping[str, str], function: str
     ) -> HttpReply:
         try:
             async with self._client.stream("POST", url, content=body, headers=headers) as response:
@@ -42,9 +70,10 @@ class HttpxSender:
         except httpx.InvalidURL as exc:
             raise ConfigurationError(f"invalid URL: {exc}") from exc
 
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+    def _forget(self, orphan: asyncio.Task[HttpReply]) -> None:
+        self._orphans.discard(orphan)
+        if not orphan.cancelled():
+            orphan.exception()  # retrieved: nobody waits for an orphan's failure
 
 
 async def _read_capped(response: httpx.Response, limit: int, function: str) -> bytes:
