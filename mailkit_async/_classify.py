@@ -15,7 +15,7 @@ from typing import Final, Generic, TypeVar
 
 import attrs
 
-from ._convert import StatusReply, lenient_int, structure
+from ._convert import StatusReply, lenient_int, status_reply
 from ._errors import ApiError, AuthenticationError, InvalidArgumentError, MalformedResponseError
 from ._functions import GLOBAL_ERRORS, FunctionSpec
 from ._results import RevalidateResult, WipeResult
@@ -115,6 +115,9 @@ def build_tables(
 
 
 def _message_of(value: object) -> str | None:
+    if type(value) is dict:  # what both codecs build; skips the ABC check below
+        error = value.get("error")
+        return error if isinstance(error, str) else None
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping):
@@ -126,7 +129,10 @@ def _message_of(value: object) -> str | None:
 def raise_for_global_error(value: object, function: str) -> None:
     """Raise AuthenticationError for `Unauthorized` / `Disallowed IP <ip>` on any call."""
     message = _message_of(value)
-    if message is not None and GLOBAL_ERRORS.fullmatch(message.strip()):
+    # Runs on every answer: the substring test keeps ordinary ones off the regex.
+    if message is None or ("Unauthorized" not in message and "Disallowed IP " not in message):
+        return
+    if GLOBAL_ERRORS.fullmatch(message.strip()):
         raise AuthenticationError(message.strip(), function=function)
 
 
@@ -151,8 +157,8 @@ def raise_for_api_error(value: object, spec: FunctionSpec | None, function: str)
 def _read(value: object, function: str) -> tuple[str, StatusReply | None]:
     if isinstance(value, str):
         return value.strip(), None
-    if isinstance(value, Mapping):
-        reply = structure(value, StatusReply, function=function)
+    if type(value) is dict or isinstance(value, Mapping):
+        reply = status_reply(value, function=function)
         if reply.error is None:
             raise MalformedResponseError("answer has no 'error' text", function=function)
         return reply.error.strip(), reply

@@ -16,7 +16,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import MalformedResponseError
 
-__all__ = ["StatusReply", "lenient_int", "structure"]
+__all__ = ["StatusReply", "lenient_int", "status_reply", "structure"]
 
 T = TypeVar("T")
 
@@ -88,3 +88,24 @@ def structure(value: Mapping[str, Any], cls: type[T], *, function: str) -> T:
         raise MalformedResponseError(
             f"unexpected reply shape for {cls.__name__}: {detail}", function=function
         ) from None
+
+
+def status_reply(value: Mapping[str, Any], *, function: str) -> StatusReply:
+    """`structure(value, StatusReply)`, with the common well-typed answer taken directly.
+
+    Mailkit nearly always sends str/int/None in these fields; anything else (digits in a
+    string, a bool, an int past 64 bits) goes through the converter, which decides and words
+    the error. Both give the same record for the same input.
+    """
+    error = value.get("error")
+    error_status = value.get("error_status")
+    id_email = value.get("ID_email")
+    email = value.get("email")
+    if (
+        (error is None or type(error) is str)
+        and (email is None or type(email) is str)
+        and (error_status is None or (type(error_status) is int and error_status in _INT64))
+        and (id_email is None or (type(id_email) is int and id_email in _INT64))
+    ):
+        return StatusReply(error, error_status, id_email, email)
+    return structure(value, StatusReply, function=function)

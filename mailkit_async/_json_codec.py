@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import json.encoder
 import re
 from collections.abc import Mapping
 from typing import Any, Final, NoReturn
@@ -22,6 +23,10 @@ _BOM: Final = b"\xef\xbb\xbf"
 _SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+#: What _ENCODER writes for a str (ensure_ascii=False), without its type dispatch.
+_encode_string: Final = json.encoder.encode_basestring
+#: Distinct (function, credentials) envelopes remembered; a client uses a handful.
+_MAX_PREFIXES: Final = 256
 
 
 class _DuplicateKeyError(ValueError):
@@ -72,23 +77,29 @@ class JsonCodec:
                 f"{function}: the JSON API takes named parameters (a mapping), not "
                 f"{type(params).__name__}"
             )
-        spec = spec_for(function)
-        if spec is not None and spec.flags:
-            params = {
-                key: (("TRUE" if value else "FALSE") if isinstance(value, bool) else value)
-                if key in spec.flags
-                else value
-                for key, value in params.items()
-            }
-        _check_keys(params, function)
-        envelope = {
-            "function": function,
-            "id": credentials.client_id,
-            "md5": credentials.md5,
-            "parameters": params,
-        }
+        # The envelope up to the parameters depends only on the function and the credentials.
+        # Made on first use: subclasses need not call __init__.
+        prefixes: dict[str, tuple[Credentials, str]] | None = self.__dict__.get("_prefixes")
+        if prefixes is None:
+            prefixes = self.__dict__["_prefixes"] = {}
+        cached = prefixes.get(function)
+        if cached is not None and cached[0] is credentials:
+            prefix = cached[1]
+        else:
+            if len(prefixes) >= _MAX_PREFIXES:
+                prefixes.clear()
+            envelope = _ENCODER.encode(
+                {"function": function, "id": credentials.client_id, "md5": credentials.md5}
+            )
+            prefix = envelope[:-1] + ',"parameters":'
+            prefixes[function] = (credentials, prefix)
         try:
-            return _ENCODER.encode(envelope).encode("utf-8")
+            encoded = _flat_strings(params)
+            if encoded is None:
+                encoded = _encode_params(params, function)
+            return (prefix + encoded + "}").encode("utf-8")
+        except InvalidArgumentError:
+            raise
         except (TypeError, ValueError) as exc:
             # Messages name types and reasons (never values), so the md5 cannot leak here.
             raise InvalidArgumentError(
@@ -117,6 +128,34 @@ class JsonCodec:
         if surrogates or body.count(b"[") + body.count(b"{") > MAX_DEPTH:
             _check_value(value, function, surrogates=surrogates)
         return value
+
+
+def _flat_strings(params: Mapping[str, object]) -> str | None:
+    """The common case (every key and value a str) without the general encoder's walk."""
+    if len(params) == 1:
+        ((key, value),) = params.items()
+        if type(key) is str and type(value) is str:
+            return f"{{{_encode_string(key)}:{_encode_string(value)}}}"
+        return None
+    parts = []
+    for key, value in params.items():
+        if type(key) is not str or type(value) is not str:
+            return None
+        parts.append(f"{_encode_string(key)}:{_encode_string(value)}")
+    return "{" + ",".join(parts) + "}"
+
+
+def _encode_params(params: Mapping[str, object], function: str) -> str:
+    spec = spec_for(function)
+    if spec is not None and spec.flags:
+        params = {
+            key: (("TRUE" if value else "FALSE") if isinstance(value, bool) else value)
+            if key in spec.flags
+            else value
+            for key, value in params.items()
+        }
+    _check_keys(params, function)
+    return _ENCODER.encode(params)
 
 
 def _check_keys(params: Mapping[str, object], function: str) -> None:

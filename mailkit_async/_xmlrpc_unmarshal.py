@@ -339,12 +339,20 @@ _PLAIN_DECLARATION: Final = re.compile(
 )
 
 
+_COMMON_DECLARATIONS: Final = (
+    b"<?xml version='1.0'?>",
+    b'<?xml version="1.0"?>',
+    b'<?xml version="1.0" encoding="UTF-8"?>',
+    b'<?xml version="1.0" encoding="utf-8"?>',
+)
+
+
 def takes_tree_path(body: bytes) -> bool:
     """Whether `body` is plain enough for the tree path (see the module docstring)."""
     if len(body) > TREE_PATH_LIMIT or b"<!" in body:
         return False
     if body.startswith(b"<?xml"):
-        return _PLAIN_DECLARATION.match(body) is not None
+        return body.startswith(_COMMON_DECLARATIONS) or _PLAIN_DECLARATION.match(body) is not None
     return body.startswith(b"<")  # no declaration and no BOM: UTF-8 by the XML rules
 
 
@@ -404,32 +412,38 @@ def _parse_tree(body: bytes) -> _Result | _Fault:
 def _elements(parent: ET.Element, allowed: frozenset[str], depth: int) -> list[ET.Element]:
     """The children of `parent` (at `depth`), checked as `_Unmarshaller` checks them."""
     text = parent.text
-    if text and text.strip():
+    if text and not text.isspace():
         raise _InvalidReplyError(f"text inside <{parent.tag}>")
     children = list(parent)
+    if children and depth >= MAX_DEPTH:
+        raise _InvalidReplyError(f"XML-RPC nesting deeper than {MAX_DEPTH} levels")
     for child in children:
         if child.tag not in allowed:
             raise _InvalidReplyError(f"<{child.tag}> cannot appear inside <{parent.tag}>")
-        if depth >= MAX_DEPTH:
-            raise _InvalidReplyError(f"XML-RPC nesting deeper than {MAX_DEPTH} levels")
         tail = child.tail
-        if tail and tail.strip():
+        if tail and not tail.isspace():
             raise _InvalidReplyError(f"text inside <{parent.tag}>")
     return children
 
 
 def _value(element: ET.Element, depth: int) -> object:
     """The value of a `<value>` element at `depth`."""
-    if not len(element):
+    count = len(element)
+    if not count:
         # No type element: the text is a string. This is how Mailkit's bare strings arrive.
         return element.text or ""
-    text, kids = element.text, _elements_of_value(element, depth + 1)
-    if len(kids) > 1:
-        raise _InvalidReplyError("<value> holds more than one value")
-    (typed,) = kids
-    if (text and text.strip()) or (typed.tail and typed.tail.strip()):
-        raise _InvalidReplyError("<value> mixes text and a typed value")
+    if depth + 1 >= MAX_DEPTH:
+        raise _InvalidReplyError(f"XML-RPC nesting deeper than {MAX_DEPTH} levels")
+    typed = element[0]
     tag = typed.tag
+    if count > 1 or tag not in _VALUE_TYPES:
+        for child in element:
+            if child.tag not in _VALUE_TYPES:
+                raise _InvalidReplyError(f"<{child.tag}> cannot appear inside <value>")
+        raise _InvalidReplyError("<value> holds more than one value")
+    text, tail = element.text, typed.tail
+    if (text and not text.isspace()) or (tail and not tail.isspace()):
+        raise _InvalidReplyError("<value> mixes text and a typed value")
     read = _SCALAR_READERS.get(tag)
     if read is not None:
         if len(typed):
@@ -437,8 +451,8 @@ def _value(element: ET.Element, depth: int) -> object:
         return read(typed.text or "")
     if tag == "struct":
         struct: dict[str, object] = {}
-        for member in _elements(typed, _CHILDREN["struct"], depth + 2):
-            parts = _elements(member, _CHILDREN["member"], depth + 3)
+        for member in _elements(typed, _MEMBER, depth + 2):
+            parts = _elements(member, _NAME_VALUE, depth + 3)
             if len(parts) != 2 or parts[0].tag != "name" or parts[1].tag != "value":
                 raise _InvalidReplyError("<member> needs one <name> followed by one <value>")
             name = parts[0]
@@ -449,21 +463,17 @@ def _value(element: ET.Element, depth: int) -> object:
                 raise _InvalidReplyError(f"<struct> repeats the member {key!r}")
             struct[key] = _value(parts[1], depth + 3)
         return struct
-    data = _elements(typed, _CHILDREN["array"], depth + 2)
+    data = _elements(typed, _DATA, depth + 2)
     if len(data) != 1:
         raise _InvalidReplyError("<array> needs exactly one <data>")
-    return [_value(item, depth + 3) for item in _elements(data[0], _CHILDREN["data"], depth + 3)]
+    return [_value(item, depth + 3) for item in _elements(data[0], _VALUE, depth + 3)]
 
 
-def _elements_of_value(element: ET.Element, depth: int) -> list[ET.Element]:
-    # Like _elements, but the text around a typed child is judged by _value's own rule.
-    children = list(element)
-    for child in children:
-        if child.tag not in _CHILDREN["value"]:
-            raise _InvalidReplyError(f"<{child.tag}> cannot appear inside <value>")
-        if depth >= MAX_DEPTH:
-            raise _InvalidReplyError(f"XML-RPC nesting deeper than {MAX_DEPTH} levels")
-    return children
+_VALUE_TYPES: Final = _CHILDREN["value"]
+_MEMBER: Final = _CHILDREN["struct"]
+_NAME_VALUE: Final = _CHILDREN["member"]
+_DATA: Final = _CHILDREN["array"]
+_VALUE: Final = _CHILDREN["data"]
 
 
 def _parse_stream(body: bytes) -> _Result | _Fault:
