@@ -29,6 +29,7 @@ from mailkit_async import (
     XmlRpcCodec,
     XmlRpcFaultError,
 )
+from mailkit_async import _convert as convert
 from mailkit_async import _xmlrpc_unmarshal as unmarshal
 from mailkit_async._credentials import Credentials
 from mailkit_async._xmlrpc_unmarshal import parse_response
@@ -855,3 +856,35 @@ def test_xmlrpc_tree_path_agrees_with_stream_path_on_values(value: object) -> No
 )
 def test_only_plain_small_documents_take_the_tree_path(body: bytes, tree: bool) -> None:
     assert unmarshal.takes_tree_path(body) is tree
+
+
+# --- the direct StatusReply path gives what the converter gives ------------------------------
+
+_field_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(-(2**64), 2**64),
+    st.text(max_size=5),
+    st.from_regex(r" ?-?[0-9]{1,21} ?", fullmatch=True),
+    st.floats(allow_nan=False),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@FAST
+@given(
+    st.dictionaries(
+        st.sampled_from(["error", "error_status", "ID_email", "email", "other"]), _field_values
+    )
+)
+def test_status_reply_fast_path_matches_the_converter(value: dict[str, object]) -> None:
+    def outcome(read: Callable[[], object]) -> object:
+        try:
+            return read()
+        except MalformedResponseError:
+            return "malformed"
+
+    direct = outcome(lambda: convert.status_reply(value, function="f"))
+    converted = outcome(lambda: convert.structure(value, convert.StatusReply, function="f"))
+    assert direct == converted
