@@ -40,9 +40,16 @@ class InputLine(NamedTuple):
 class HashingReader(io.RawIOBase):
     """A binary stream that hashes what is read through it: the input's fingerprint."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, *, close_raw: bool = True) -> None:
+        super().__init__()
         self._raw = raw
+        self._close_raw = close_raw
         self.sha256 = hashlib.sha256()
+
+    def close(self) -> None:
+        if not self.closed and self._close_raw:
+            self._raw.close()
+        super().close()
 
     def readable(self) -> bool:
         return True

@@ -104,15 +104,20 @@ class Journal:
         self.path = str(path)
         try:
             # isolation_level=None: transactions are ours (BEGIN IMMEDIATE ... COMMIT).
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            db = sqlite3.connect(self.path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise CliError(f"cannot use {self.path} as a journal: {exc}") from None
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
             # A committed transaction survives a killed process with NORMAL; FULL (an fsync
             # per commit) also survives a power cut, which unsafe jobs pay for.
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
+            db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            db.execute("PRAGMA busy_timeout=5000")
+            db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            db.close()
             raise CliError(f"cannot use {self.path} as a journal: {exc}") from None
+        self._db = db
 
     def close(self) -> None:
         self._db.close()

@@ -127,7 +127,7 @@ def _open_input(path: str) -> tuple[TextIO, HashingReader]:
             raw = open(path, "rb")  # noqa: SIM115 - closed by the text wrapper
         except OSError as exc:
             raise CliError(f"cannot read {path}: {exc.strerror}") from None
-    hashing = HashingReader(raw)
+    hashing = HashingReader(raw, close_raw=path != "-")
     # utf-8-sig: spreadsheet exports often begin with a byte order mark.
     text = io.TextIOWrapper(io.BufferedReader(hashing), encoding="utf-8-sig", newline="")
     return text, hashing
