@@ -119,6 +119,7 @@ def print_summary(summary: Summary, out: TextIO) -> None:
     if summary.interrupted:
         lines.append(f"stopped by {summary.interrupted}: rerun the same command to resume")
     elif summary.attention:
-        lines.append(f"{summary.attention:,} need attention (see the report)")
+        where = "see the report" if summary.report else "--report PATH lists them"
+        lines.append(f"{summary.attention:,} need attention ({where})")
     lines.append(f"exit status {summary.exit_code}")
     out.write("\n".join(lines) + "\n")
