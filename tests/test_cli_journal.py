@@ -72,6 +72,8 @@ def test_check_refuses_other_parameters_and_input(tmp_path: Path) -> None:
     journal.check(PARAMS)
     with pytest.raises(CliError, match="protocol is json there, xmlrpc here"):
         journal.check({**PARAMS, "protocol": "xmlrpc"})
+    with pytest.raises(CliError, match=r"channel is \(none\) there, web here"):
+        journal.check({**PARAMS, "channel": "web"})
     with pytest.raises(CliError, match="the input has changed"):
         journal.check({**PARAMS, "input_sha256": "bb"})
 

@@ -135,7 +135,7 @@ class Journal:
         if stored.get("schema") != SCHEMA_VERSION:
             raise CliError(f"{self.path} was written by another version of mailkit-async")
         differences = [
-            f"{name} is {stored.get(name, '(none)')!s} there, {value} here"
+            f"{name} is {stored.get(name) or '(none)'} there, {value or '(none)'} here"
             for name, value in params.items()
             if name != "input_sha256" and stored.get(name, "") != value
         ]
