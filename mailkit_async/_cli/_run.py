@@ -211,6 +211,9 @@ def run_job(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     journal_path = args.journal or f"{args.input}.journal.sqlite"
     if args.report and Path(args.report).suffix.lower() not in (".csv", ".jsonl"):
         raise CliError(f"--report {args.report}: the name must end in .csv or .jsonl")
+    if args.report and not os.path.isdir(os.path.dirname(os.path.abspath(args.report))):
+        # Found out before anything is sent, not after the job.
+        raise CliError(f"--report {args.report}: no such directory")
     client = make_client(args, concurrency=args.concurrency)  # credentials are checked first
     summary = Summary(
         command=args.command,
