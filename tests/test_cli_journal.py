@@ -1,0 +1,157 @@
+"""The job journal and its writer thread."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailkit_async._cli._exit import CliError
+from mailkit_async._cli._input import parse_input
+from mailkit_async._cli._journal import Journal
+from mailkit_async._cli._writer import JournalWriter
+
+PARAMS = {"command": "wipe", "protocol": "json", "endpoint": "emulator", "input_sha256": "aa"}
+
+
+_OPEN: list[Journal] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_journals() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
+def opened(path: Path) -> Journal:
+    journal = Journal(path)
+    _OPEN.append(journal)
+    return journal
+
+
+def loaded(path: Path, text: str, params: dict[str, str] = PARAMS) -> Journal:
+    journal = opened(path)
+    journal.load(parse_input(io.StringIO(text)), lambda: params)
+    return journal
+
+
+def test_load_records_every_line_with_invalid_and_duplicates(tmp_path: Path) -> None:
+    journal = loaded(tmp_path / "j", "a@example.com\nbad\nA@example.com\n7\n7\n")
+    assert journal.states() == {"pending": 2, "invalid": 1, "duplicate": 2}
+    problems = journal.problems(10)
+    assert [(p.line, p.duplicate_of) for p in problems] == [(2, None), (3, 1), (5, 4)]
+    stored = journal.params() or {}
+    assert {key: stored[key] for key in PARAMS} == PARAMS
+    rows = list(journal.rows())
+    assert [(r.recipient, r.status) for r in rows] == [
+        ("a@example.com", "pending"),
+        ("bad", "invalid_input"),
+        ("7", "pending"),
+    ]
+
+
+def test_a_failed_load_leaves_no_job(tmp_path: Path) -> None:
+    def broken():  # type: ignore[no-untyped-def]
+        yield from parse_input(io.StringIO("a@example.com\n"))
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad")
+
+    journal = opened(tmp_path / "j")
+    with pytest.raises(UnicodeDecodeError):
+        journal.load(broken(), lambda: PARAMS)
+    assert journal.params() is None
+    assert journal.states() == {}
+
+
+def test_check_refuses_other_parameters_and_input(tmp_path: Path) -> None:
+    journal = loaded(tmp_path / "j", "a@example.com\n")
+    journal.check(PARAMS)
+    with pytest.raises(CliError, match="protocol is json there, xmlrpc here"):
+        journal.check({**PARAMS, "protocol": "xmlrpc"})
+    with pytest.raises(CliError, match=r"channel is \(none\) there, web here"):
+        journal.check({**PARAMS, "channel": "web"})
+    with pytest.raises(CliError, match="the input has changed"):
+        journal.check({**PARAMS, "input_sha256": "bb"})
+
+
+def test_claim_marks_dispatched_and_settle_decides_their_fate(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    journal = loaded(path, "".join(f"u{n}@example.com\n" for n in range(6)))
+    first = journal.claim(2, 0)
+    assert [item.line for item in first] == [1, 2]
+    assert [item.line for item in journal.claim(2, 2)] == [3, 4]
+    journal.begin()
+    journal.record(1, "done", "queued", "OK", 5, None, 1)
+    journal.record(2, "error", "error", None, None, "ConnectError: x", 4)
+    journal.release([4])
+    journal.commit()
+    assert journal.states() == {"done": 1, "error": 1, "dispatched": 1, "pending": 3}
+
+    # Another connection sees only committed work, as a rerun after a kill would.
+    unsafe = opened(path)
+    assert unsafe.settle(unsafe=True, retry_errors=True) == {"unknown": 1, "retried": 1}
+    assert unsafe.states() == {"done": 1, "unknown": 1, "pending": 4}
+    assert [r.status for r in unsafe.rows()][:3] == ["queued", "pending", "outcome_unknown"]
+
+
+def test_safe_settle_sends_dispatched_items_again(tmp_path: Path) -> None:
+    journal = loaded(tmp_path / "j", "a@example.com\nb@example.com\n")
+    journal.claim(5, 0)
+    assert journal.settle(unsafe=False, retry_errors=False) == {"resent": 2}
+    assert journal.states() == {"pending": 2}
+
+
+def test_attempts_add_up_across_runs(tmp_path: Path) -> None:
+    journal = loaded(tmp_path / "j", "a@example.com\n")
+    for state, attempts in (("error", 4), ("done", 2)):
+        journal.begin()
+        journal.record(1, state, None, None, None, None, attempts)
+        journal.commit()
+    assert next(journal.rows()).attempts == 6
+
+
+def test_not_a_journal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database, just some text that is long enough" * 10)
+    with pytest.raises(CliError, match=r"cannot use .* as a journal"):
+        Journal(path)
+
+
+async def test_writer_commits_in_order_before_answering(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    loaded(path, "".join(f"u{n}@example.com\n" for n in range(600)))
+    writer = JournalWriter(path, durable=False)
+    try:
+        claimed = await writer.claim(600, 0)
+        for item in claimed[:550]:
+            writer.record(item.line, "done", "queued", "OK", None, None, 1)
+        writer.release([item.line for item in claimed[550:]])
+        # An answer comes once everything queued before it is committed.
+        states = await writer.call(lambda journal: journal.states())
+        with contextlib.closing(sqlite3.connect(path)) as reader:
+            committed = dict(reader.execute("SELECT state, COUNT(*) FROM items GROUP BY state"))
+    finally:
+        writer.close()
+    assert states == committed == {"done": 550, "pending": 50}
+
+
+async def test_writer_failure_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    loaded(path, "a@example.com\n")
+    writer = JournalWriter(path, durable=True)
+
+    def fail(journal: Journal) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    try:
+        with pytest.raises(sqlite3.OperationalError):
+            await writer.call(fail)
+        with pytest.raises(sqlite3.OperationalError):  # and nothing more is done
+            await writer.claim(1, 0)
+    finally:
+        writer.close()
+    assert isinstance(writer.error, sqlite3.OperationalError)
