@@ -124,7 +124,7 @@ class JsonCodec:
                 f"invalid JSON: {_short(exc)}", function=function
             ) from None
         # Both checks walk the value; the byte scans keep ordinary answers off that path.
-        surrogates = _SURROGATE_ESCAPE.search(body) is not None
+        surrogates = b"\\u" in body and _SURROGATE_ESCAPE.search(body) is not None
         if surrogates or body.count(b"[") + body.count(b"{") > MAX_DEPTH:
             _check_value(value, function, surrogates=surrogates)
         return value
