@@ -98,6 +98,8 @@ class Timed:
             "calls_per_s": calls / wall,
             "cpu_us_per_call": cpu / calls * 1e6,
             "new_connections": int(server1["accepts"] - self.server0["accepts"]),
+            # Connections the server itself closed: none, unless a request was malformed.
+            "server_closes": int(server1["closes"] - self.server0["closes"]),
             "server_cpu": (server1["cpu_s"] - self.server0["cpu_s"]) / wall,
             "failures": self.failures,
             "p50_ms": None,
@@ -300,8 +302,17 @@ def threads_xmlrpc(
             if not ok:
                 timed.failures += 1
 
+    # The pool starts threads only as it needs them: hold N tasks at a barrier, each after a
+    # call of its own, so all N threads and their connections exist before the timed part.
+    everyone = threading.Barrier(n)
+
+    def first_call(i: int) -> None:
+        one(i)
+        everyone.wait()
+
     with ThreadPoolExecutor(n) as pool:
-        list(pool.map(one, range(warmup_calls(n))))
+        list(pool.map(first_call, range(n)))
+        list(pool.map(one, range(n, warmup_calls(n))))
         timed.start()
         list(pool.map(one, range(warmup_calls(n), warmup_calls(n) + args.calls)))
         return timed.stop(args.calls)

@@ -86,7 +86,8 @@ def pin(cpu: int | None) -> None:
 
 
 def server_stats(port: int) -> dict[str, float]:
-    """The server's counters: {"accepts": connections accepted so far, "cpu_s": its CPU time}.
+    """The server's counters: connections it accepted ("accepts") and closed ("closes") so far,
+    and its CPU time ("cpu_s").
 
     Read over a control port whose own connections the server does not count.
     """

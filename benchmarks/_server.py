@@ -9,7 +9,8 @@ stays far above every client measured and the figures are the clients' own.
 
 It prints one JSON line, {"http": port, "https": port or null, "control": port}, then serves
 until stdin closes (the runner holds it open). A connection to the control port gets one
-JSON line, {"accepts": connections accepted so far on the other ports, "cpu_s": CPU time},
+JSON line, {"accepts": connections accepted so far on the other ports, "closes": how many of
+them it closed itself, "cpu_s": its CPU time},
 so each client run can count the new connections and server CPU of its timed part.
 """
 
@@ -45,6 +46,7 @@ BAD_REQUEST: Final = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnecti
 
 class Counters:
     accepts = 0
+    closes = 0  # connections this server closed (refused requests, "Connection: close")
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -92,17 +94,20 @@ class HttpProtocol(asyncio.Protocol):
             path = head.split(b" ", 2)[1]
             transport.write(ANSWERS.get(path, NOT_FOUND))
             if b"\r\nconnection: close" in head:
+                Counters.closes += 1
                 transport.close()
                 return
 
     def _refuse(self, transport: asyncio.Transport) -> None:
+        Counters.closes += 1
         transport.write(BAD_REQUEST)
         transport.close()
 
 
 class ControlProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        line = json.dumps({"accepts": Counters.accepts, "cpu_s": cpu_seconds()}) + "\n"
+        stats = {"accepts": Counters.accepts, "closes": Counters.closes, "cpu_s": cpu_seconds()}
+        line = json.dumps(stats) + "\n"
         cast(asyncio.Transport, transport).write(line.encode())
         transport.close()
 
