@@ -39,7 +39,7 @@ HERE: Final = Path(__file__).resolve().parent
 CONCURRENCIES: Final = (1, 10, 50)
 TOP: Final = 50  # the concurrency of the XML-RPC and HTTPS rows
 SECTIONS: Final = ("codec", "http", "memory")
-QUICK_MEMORY_SIZES: Final = (3_000, 30_000)
+QUICK_MEMORY_SIZES: Final = (2_000, 20_000)
 VERSIONED: Final = ("mailkit-async", "httpx", "httpcore", "aiohttp", "uvloop", "trustme")
 
 
@@ -65,8 +65,14 @@ class Config:
         return f"{self.label} {self.protocol} N={self.concurrency}{' https' if self.tls else ''}"
 
 
-def plan_configs(features: dict[str, bool], *, tls: bool) -> list[Config]:
-    """The rows: wipe_many per engine, the raw loops and threads, at each concurrency."""
+def plan_configs(
+    features: dict[str, bool], *, tls: bool, quick: bool, default: str
+) -> list[Config]:
+    """The rows: wipe_many per engine, the raw loops and threads, at each concurrency.
+
+    The XML-RPC and HTTPS rows are at N = TOP only; --quick runs them for the default
+    engine alone (httpx rows there take seconds each, and quick must stay under a minute).
+    """
     engines = (
         [("builtin", "builtin"), ("httpx", "httpx")]
         if features["engine"]
@@ -79,11 +85,12 @@ def plan_configs(features: dict[str, bool], *, tls: bool) -> list[Config]:
         configs += [Config("wipe_many", n, engine=e, transport=t) for e, t in engines]
         configs += [Config(c, n, transport=t) for c, t in raws]
         configs.append(Config("threads-xmlrpc", n, protocol="xmlrpc", transport="http.client"))
+    extra = [(e, t) for e, t in engines if t == default] if quick else engines
     configs += [
-        Config("wipe_many", TOP, protocol="xmlrpc", engine=e, transport=t) for e, t in engines
+        Config("wipe_many", TOP, protocol="xmlrpc", engine=e, transport=t) for e, t in extra
     ]
     if tls:
-        configs += [Config("wipe_many", TOP, engine=e, transport=t, tls=True) for e, t in engines]
+        configs += [Config("wipe_many", TOP, engine=e, transport=t, tls=True) for e, t in extra]
         configs.append(Config("raw-aiohttp", TOP, transport="aiohttp", tls=True))
     return configs
 
@@ -227,6 +234,7 @@ def summarise(configs: list[Config], runs: dict[str, list[dict[str, Any]]]) -> l
                 "cpu_us_per_call": median([r["cpu_us_per_call"] for r in good]),
                 "server_cpu": median([r["server_cpu"] for r in good]),
                 "new_connections": max(r["new_connections"] for r in good),
+                "server_closes": max(r.get("server_closes", 0) for r in good),
                 "p50_ms": _median_or_none([r["p50_ms"] for r in good]),
                 "p99_ms": _median_or_none([r["p99_ms"] for r in good]),
             }
@@ -279,18 +287,25 @@ def run_codec(quick: bool) -> dict[str, Any]:
 
 
 def run_memory(sizes: tuple[int, ...]) -> dict[str, Any]:
-    results = []
-    for n in sizes:
-        print(f"  memory: {n:,} inputs", file=sys.stderr, flush=True)
-        try:
-            results.append(memory.run_child(n))
-        except SystemExit:
-            return {"error": f"the {n:,}-input run failed"}
-    small, big = results[0], results[-1]
+    """memory.py in a process of its own, which starts each size's process in turn.
+
+    Not from here: Linux carries a parent's peak RSS over into a child it spawns (ru_maxrss
+    survives fork and exec), so children of this process, which has httpx and aiohttp
+    loaded, would report at least its peak instead of their own.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "memory.json"
+        command = [sys.executable, str(HERE / "memory.py"), "--json", str(out)]
+        command += ["--sizes", ",".join(map(str, sizes))]
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        if proc.returncode not in (0, 1) or not out.exists():  # 1: a target missed
+            return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+        report = json.loads(out.read_text())
+    runs = report["runs"]
     return {
-        "runs": results,
-        "ratio": big["peak_rss_bytes"] / small["peak_rss_bytes"],
-        "peak_bytes": max(r["peak_rss_bytes"] for r in results),
+        "runs": runs,
+        "ratio": report["ratio"],
+        "peak_bytes": max(r["peak_rss_bytes"] for r in runs),
     }
 
 
@@ -375,6 +390,9 @@ def print_http(rows: list[dict[str, Any]]) -> None:
     busiest = max((r["server_cpu"] for r in rows if "server_cpu" in r), default=None)
     if busiest is not None:
         print(f"server headroom: its busiest run used {busiest:.0%} of its CPU")
+    closed = [r["key"] for r in rows if r.get("server_closes")]
+    if closed:  # then "conns" is not the client's own doing
+        print("the server closed connections (malformed requests?) in: " + ", ".join(closed))
 
 
 def print_targets(found: list[dict[str, Any]]) -> None:
@@ -447,11 +465,13 @@ def main(argv: list[str] | None = None) -> int:
                 codec_result = run_codec(args.quick)
             if "http" in sections:
                 print("throughput ...", file=sys.stderr, flush=True)
-                configs = plan_configs(features, tls=tls_dir is not None)
+                configs = plan_configs(
+                    features, tls=tls_dir is not None, quick=args.quick, default=engine
+                )
                 runs = run_matrix(configs, server, calls=calls, reps=reps, cpu=client_cpu)
                 rows = summarise(configs, runs)
     if "memory" in sections:
-        print("memory ...", file=sys.stderr, flush=True)
+        print("memory ...", file=sys.stderr, flush=True)  # each size in a fresh process
         memory_result = run_memory(QUICK_MEMORY_SIZES if args.quick else memory.DEFAULT_SIZES)
 
     print()
