@@ -8,6 +8,7 @@ so that `ru_maxrss` (a high-water mark that never goes down) belongs to that siz
 
     python benchmarks/memory.py            # 100,000 and 1,000,000 inputs
     python benchmarks/memory.py --quick    # 10,000 and 100,000 inputs
+    python benchmarks/memory.py --sizes 2000,20000
     python benchmarks/memory.py --json results.json
 
 Targets (the project's issue): peak RSS of the big run over the small run <= 1.1, and every
@@ -186,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Peak RSS of wipe_many over a big input vs a small one."
     )
     parser.add_argument("--quick", action="store_true", help="10,000 and 100,000 inputs")
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: tuple(int(n) for n in text.split(",")),
+        help="comma-separated input counts, smallest first (overrides --quick)",
+    )
     parser.add_argument("--json", metavar="PATH", type=Path, help="write the results here")
     parser.add_argument("--child", type=int, metavar="N", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -194,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asyncio.run(measure(args.child))))
         return 0
 
-    sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
+    sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
     print(
         f"wipe_many through the in-process emulator, concurrency {CONCURRENCY}, "
         f"{POOL_SIZE:,} recipients cycled; one subprocess per size"
