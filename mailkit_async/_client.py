@@ -137,7 +137,6 @@ class MailkitClient:
             credentials=self._credentials,
             sender=self._sender,
             base_url=base_url,
-            max_concurrency=max_concurrency,
         )
         self._state = _State.OPEN
 
@@ -539,7 +538,12 @@ def _make_sender(
             )
         if engine == "builtin":
             raise ConfigurationError("http_client= is an httpx client: use engine='httpx'")
-        return HttpxSender(http_client, owns_client=False, max_body=max_response_bytes)
+        return HttpxSender(
+            http_client,
+            owns_client=False,
+            max_body=max_response_bytes,
+            max_concurrency=max_concurrency,
+        )
     if transport is not None and engine == "builtin":
         raise ConfigurationError("transport= mounts an httpx transport: use engine='httpx'")
     if engine == "auto":
@@ -564,7 +568,9 @@ def _make_sender(
         verify=ssl_context if ssl_context is not None else True,
         follow_redirects=False,
     )
-    return HttpxSender(client, owns_client=True, max_body=max_response_bytes)
+    return HttpxSender(
+        client, owns_client=True, max_body=max_response_bytes, max_concurrency=max_concurrency
+    )
 
 
 def _proxy_configured(base_url: str) -> bool:

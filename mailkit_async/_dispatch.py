@@ -21,7 +21,6 @@ from ._errors import (
     MalformedResponseError,
     OutcomeUnknownError,
     RateLimitedError,
-    RequestTimeoutError,
 )
 from ._functions import RetryClass
 from ._http import HttpReply, Sender, parse_retry_after
@@ -57,12 +56,10 @@ class Dispatcher:
     """Encodes a call, POSTs it, decodes the answer and hands it to `interpret`.
 
     Everything per-client (URL, headers, codec) is fixed here once; a call allocates only its
-    body. The semaphore keeps in-flight requests at or below the HTTP pool size, because
-    httpcore leaks pool slots when requests are cancelled while more wait than it has
-    connections (encode/httpcore#1093).
+    body. The sender bounds concurrency and enforces the deadline.
     """
 
-    __slots__ = ("_codec", "_credentials", "_headers", "_sender", "_slots", "_url")
+    __slots__ = ("_codec", "_credentials", "_headers", "_sender", "_url")
 
     def __init__(
         self,
@@ -71,7 +68,6 @@ class Dispatcher:
         credentials: Credentials,
         sender: Sender,
         base_url: str,
-        max_concurrency: int,
     ) -> None:
         self._codec = codec
         self._credentials = credentials
@@ -83,7 +79,6 @@ class Dispatcher:
             "Accept-Encoding": "identity",
             "User-Agent": _USER_AGENT,
         }
-        self._slots = asyncio.Semaphore(max_concurrency)
 
     @property
     def url(self) -> str:
@@ -152,21 +147,12 @@ class Dispatcher:
         policy: RetryPolicy,
         started: float,
     ) -> T:
-        remaining = policy.deadline - (time.monotonic() - started)
-        try:
-            # The deadline bounds a stalled server too. Cancelling a request is safe for the
-            # pool here: the semaphore keeps waiters at or below its connections.
-            async with asyncio.timeout(None if math.isinf(remaining) else max(remaining, 0.0)):
-                async with self._slots:
-                    reply = await self._sender.post(
-                        self._url, body, self._headers, function=function
-                    )
-        except TimeoutError as exc:
-            if isinstance(exc, MailkitError):
-                raise
-            raise RequestTimeoutError(
-                f"deadline of {policy.deadline} s exceeded", function=function, request_sent=True
-            ) from None
+        # The sender ends the exchange at the deadline (a stalled server too), and bounds how
+        # many run at once; here that costs nothing per call.
+        deadline = None if math.isinf(policy.deadline) else started + policy.deadline
+        reply = await self._sender.post(
+            self._url, body, self._headers, function=function, deadline=deadline
+        )
         if not 200 <= reply.status < 300:
             raise _status_error(reply, function)
         try:

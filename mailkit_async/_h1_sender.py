@@ -75,6 +75,7 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._read_timeout: float | None = None
+        self._deadline = math.inf  # loop time
         self._drain: asyncio.Future[None] | None = None
         self._paused = False
         self.closed = False
@@ -102,7 +103,7 @@ class _Connection(asyncio.Protocol):
         elif self._timer is not None and self._read_timeout is not None:
             # The read timeout counts silence, as httpx's does, not the whole answer's time.
             self._timer.cancel()
-            self._timer = self._loop.call_later(self._read_timeout, self._on_read_timeout)
+            self._arm_timer()
 
     def eof_received(self) -> bool:
         self.closed = True  # whatever happens to this exchange, no other follows it
@@ -135,9 +136,14 @@ class _Connection(asyncio.Protocol):
     # --- used by the pool ---------------------------------------------------------------
 
     async def exchange(
-        self, request: bytes, body: bytes, parser: ResponseParser, limits: httpx.Timeout
+        self,
+        request: bytes,
+        body: bytes,
+        parser: ResponseParser,
+        limits: httpx.Timeout,
+        deadline: float,
     ) -> None:
-        """Send one request and wait until `parser` holds the whole answer."""
+        """Send one request and wait until `parser` holds the whole answer, or `deadline`."""
         transport = self._transport
         assert transport is not None
         waiter = self._waiter = self._loop.create_future()
@@ -148,9 +154,9 @@ class _Connection(asyncio.Protocol):
                 transport.write(body)
             if self._paused:
                 await self._wait_drained(limits.write)
-            if limits.read is not None:
-                self._read_timeout = limits.read
-                self._timer = self._loop.call_later(limits.read, self._on_read_timeout)
+            self._read_timeout = limits.read
+            self._deadline = deadline
+            self._arm_timer()
             await waiter
         finally:
             if self._timer is not None:
@@ -188,9 +194,20 @@ class _Connection(asyncio.Protocol):
         finally:
             self._drain = None
 
-    def _on_read_timeout(self) -> None:
+    def _arm_timer(self) -> None:
+        # One timer serves the read timeout and the call's deadline, whichever comes first.
+        at = self._deadline
+        if self._read_timeout is not None:
+            at = min(at, self._loop.time() + self._read_timeout)
+        if at != math.inf:
+            self._timer = self._loop.call_at(at, self._on_timeout)
+
+    def _on_timeout(self) -> None:
         self._timer = None
-        self._settle(_TimedOutError("no answer within the read timeout"))
+        if self._loop.time() >= self._deadline:
+            self._settle(_TimedOutError("the call's deadline passed"))
+        else:
+            self._settle(_TimedOutError("no answer within the read timeout"))
 
     def _settle(self, error: Exception | None) -> None:
         waiter = self._waiter
@@ -229,7 +246,13 @@ class H1Sender:
         self._closed = False
 
     async def post(
-        self, url: str, body: bytes, headers: Mapping[str, str], *, function: str
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        function: str,
+        deadline: float | None = None,
     ) -> HttpReply:
         if self._closed:
             raise ConfigurationError("this HTTP sender is closed")
@@ -242,24 +265,21 @@ class H1Sender:
             request, body = b"".join((target.head, length, body)), b""
         else:
             request = target.head + length
+        loop = asyncio.get_running_loop()
+        # The deadline arrives on the monotonic clock; timers run on the loop's.
+        due = math.inf if deadline is None else loop.time() + (deadline - time.monotonic())
 
         if self._slots.locked():
-            try:
-                async with asyncio.timeout(self._timeout.pool):
-                    await self._slots.acquire()
-            except TimeoutError:
-                raise RequestTimeoutError(
-                    "no free connection within the pool timeout",
-                    function=function,
-                    request_sent=False,
-                ) from None
+            await self._wait_for_slot(loop, due, function)
         else:
             await self._slots.acquire()
         try:
-            connection = self._reuse(target.origin) or await self._connect(target, function)
+            connection = self._reuse(target.origin)
+            if connection is None:
+                connection = await self._connect(target, loop, due, function)
             parser = ResponseParser(self._max_body, function)
             try:
-                await connection.exchange(request, body, parser, self._timeout)
+                await connection.exchange(request, body, parser, self._timeout, due)
                 reply = HttpReply(parser.status, parser.headers, parser.body())
             except BaseException as exc:
                 # Failed, timed out or cancelled mid-exchange: what is left on the wire of
@@ -271,6 +291,22 @@ class H1Sender:
             return reply
         finally:
             self._slots.release()
+
+    async def _wait_for_slot(
+        self, loop: asyncio.AbstractEventLoop, due: float, function: str
+    ) -> None:
+        limit = self._timeout.pool
+        at = due if limit is None else min(due, loop.time() + limit)
+        try:
+            async with asyncio.timeout_at(None if at == math.inf else at):
+                await self._slots.acquire()
+        except TimeoutError:
+            reason = "the call's deadline passed" if at == due else "no free connection"
+            raise RequestTimeoutError(
+                f"{reason} while waiting for a connection",
+                function=function,
+                request_sent=False,
+            ) from None
 
     async def aclose(self) -> None:
         self._closed = True
@@ -305,11 +341,14 @@ class H1Sender:
         connection.expires_at = time.monotonic() + expiry
         self._idle.setdefault(origin, []).append(connection)
 
-    async def _connect(self, target: _Target, function: str) -> _Connection:
-        loop = asyncio.get_running_loop()
+    async def _connect(
+        self, target: _Target, loop: asyncio.AbstractEventLoop, due: float, function: str
+    ) -> _Connection:
         context = self._context() if target.tls else None
+        limit = self._timeout.connect
+        at = due if limit is None else min(due, loop.time() + limit)
         try:
-            async with asyncio.timeout(self._timeout.connect):
+            async with asyncio.timeout_at(None if at == math.inf else at):
                 _, connection = await loop.create_connection(
                     lambda: _Connection(loop),
                     target.host,
@@ -318,9 +357,8 @@ class H1Sender:
                     server_hostname=target.host if context is not None else None,
                 )
         except TimeoutError:
-            raise RequestTimeoutError(
-                "connect timed out", function=function, request_sent=False
-            ) from None
+            reason = "the call's deadline passed" if at == due else "connect timed out"
+            raise RequestTimeoutError(reason, function=function, request_sent=False) from None
         except OSError as exc:  # refused, unreachable, DNS, TLS verification (ssl.SSLError)
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise ConnectError(message, function=function) from exc

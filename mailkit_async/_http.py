@@ -29,10 +29,20 @@ class HttpReply:
 
 
 class Sender(Protocol):
-    """POSTs one request body and reads the answer whole, under the sender's size cap."""
+    """POSTs one request body and reads the answer whole, under the sender's size cap.
+
+    A sender bounds how many exchanges run at once, and ends one that is still running at
+    `deadline` (a `time.monotonic()` value) with `RequestTimeoutError`.
+    """
 
     async def post(
-        self, url: str, body: bytes, headers: Mapping[str, str], *, function: str
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        function: str,
+        deadline: float | None = None,
     ) -> HttpReply: ...
 
     async def aclose(self) -> None: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from typing import Final
 
@@ -29,26 +30,48 @@ class HttpxSender:
     httpcore 1.0 loses pool connections when a request is cancelled mid-flight (they stay
     "ACTIVE" or "CONNECTING" forever, and once all are lost every call waits out its timeout).
     So a cancelled caller leaves its request to finish in the background, bounded by the
-    client's own timeouts, and the pool stays whole.
+    client's own timeouts, and the pool stays whole. The same bug bites when more requests
+    wait than the pool has connections (encode/httpcore#1093), so at most `max_concurrency`
+    are handed to httpx at once.
     """
 
-    def __init__(self, client: httpx.AsyncClient, *, owns_client: bool, max_body: int) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, *, owns_client: bool, max_body: int, max_concurrency: int
+    ) -> None:
         self._client = client
         self._owns_client = owns_client
         self._max_body = max_body
+        self._slots = asyncio.Semaphore(max_concurrency)
         self._orphans: set[asyncio.Task[HttpReply]] = set()
 
     async def post(
-        self, url: str, body: bytes, headers: Mapping[str, str], *, function: str
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        function: str,
+        deadline: float | None = None,
     ) -> HttpReply:
-        exchange = asyncio.ensure_future(self._post(url, body, headers, function))
+        sent = False
         try:
-            return await asyncio.shield(exchange)
-        except asyncio.CancelledError:
-            if not exchange.done():
-                self._orphans.add(exchange)
-                exchange.add_done_callback(self._forget)
-            raise
+            async with asyncio.timeout(None if deadline is None else deadline - time.monotonic()):
+                async with self._slots:
+                    sent = True
+                    exchange = asyncio.ensure_future(self._post(url, body, headers, function))
+                    try:
+                        return await asyncio.shield(exchange)
+                    except asyncio.CancelledError:
+                        if not exchange.done():
+                            self._orphans.add(exchange)
+                            exchange.add_done_callback(self._forget)
+                        raise
+        except TimeoutError as exc:
+            if isinstance(exc, MailkitError):
+                raise
+            raise RequestTimeoutError(
+                "the call's deadline passed", function=function, request_sent=sent
+            ) from None
 
     async def aclose(self) -> None:
         orphans = list(self._orphans)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -108,6 +109,24 @@ async def test_pool_timeout_never_sends() -> None:
         assert len(server.requests) == 1
         first.cancel()
         await asyncio.gather(first, return_exceptions=True)
+        await h1.aclose()
+
+
+async def test_deadline_bounds_the_wait_for_a_connection_and_the_exchange() -> None:
+    async with serve(Action.HANG) as server:
+        h1 = sender(max_connections=1)  # every timeout 5 s: only the deadline can end these
+        url = server.base_url + "/json.fcgi"
+        first = asyncio.create_task(
+            h1.post(url, b"{}", {}, function=FUNCTION, deadline=time.monotonic() + 0.3)
+        )
+        await server.seen_request.wait()
+        with pytest.raises(mk.RequestTimeoutError, match="deadline") as waited:
+            await h1.post(url, b"{}", {}, function=FUNCTION, deadline=time.monotonic() + 0.1)
+        assert waited.value.request_sent is False
+        with pytest.raises(mk.RequestTimeoutError, match="deadline") as stalled:
+            await first
+        assert stalled.value.request_sent is True
+        assert len(server.requests) == 1
         await h1.aclose()
 
 

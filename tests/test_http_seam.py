@@ -228,7 +228,7 @@ async def test_sender_reports_status_headers_and_body() -> None:
     # The seam itself, without the client: a non-2xx is not an exception at this layer.
     async with serve(Reply(418, (("X-Probe", "yes"),), b"teapot")) as server:
         async with httpx.AsyncClient(timeout=5.0) as http:
-            sender = HttpxSender(http, owns_client=False, max_body=1024)
+            sender = HttpxSender(http, owns_client=False, max_body=1024, max_concurrency=4)
             reply = await sender.post(
                 server.base_url + "/json.fcgi", b"{}", {"X-Seen": "1"}, function="f"
             )
@@ -243,7 +243,7 @@ async def test_sender_reports_status_headers_and_body() -> None:
 
 async def test_sender_closes_the_client_it_owns() -> None:
     http = httpx.AsyncClient()
-    sender = HttpxSender(http, owns_client=True, max_body=1024)
+    sender = HttpxSender(http, owns_client=True, max_body=1024, max_concurrency=4)
     await sender.aclose()
     assert http.is_closed
 
