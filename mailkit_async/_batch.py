@@ -191,7 +191,10 @@ async def fan_out(
     caller's iterable or hooks) ends the batch. Leaving the loop early, cancelling, or
     `aclose()` cancels in-flight calls and awaits every worker before returning.
     """
-    source = _aiter(items)
+    # A plain iterable is read with next(): no async generator and no lock around it, since
+    # next() cannot be interleaved. Only an async iterable needs both.
+    plain = None if isinstance(items, AsyncIterable) else iter(items)
+    source = _aiter(items) if isinstance(items, AsyncIterable) else None
     summary = summary if summary is not None else BatchSummary()
     pace = _Pacer(rate) if rate is not None else None
     limit = _AdaptiveLimit(concurrency) if adaptive else None
@@ -232,14 +235,22 @@ async def fan_out(
         try:
             while True:
                 await window.acquire()
-                async with pull_lock:  # an async generator cannot be advanced concurrently
+                if plain is not None:
                     try:
-                        item = await anext(source)
-                    except StopAsyncIteration:
+                        item = next(plain)
+                    except StopIteration:
                         window.release()
                         return
-                    index = next_index
-                    next_index += 1
+                else:
+                    assert source is not None
+                    async with pull_lock:  # an async generator cannot be advanced concurrently
+                        try:
+                            item = await anext(source)
+                        except StopAsyncIteration:
+                            window.release()
+                            return
+                index = next_index
+                next_index += 1
                 finished.put_nowait(await run_one(item, index))
         except asyncio.CancelledError:
             raise
@@ -276,7 +287,8 @@ async def fan_out(
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, done_signal, return_exceptions=True)
-        await source.aclose()  # closes the caller's async generator, if it gave one
+        if source is not None:
+            await source.aclose()  # closes the caller's async generator, if it gave one
 
 
 async def _after_all(workers: list[asyncio.Task[None]], finished: asyncio.Queue[Any]) -> None:
@@ -296,11 +308,7 @@ def _count(
         summary.statuses[status_of(outcome.result)] += 1
 
 
-async def _aiter(items: Iterable[I] | AsyncIterable[I]) -> AsyncGenerator[I, None]:
-    # check_batch_options has refused everything else before the batch began.
-    if isinstance(items, AsyncIterable):
-        async for item in items:
-            yield item
-    else:
-        for item in items:
-            yield item
+async def _aiter(items: AsyncIterable[I]) -> AsyncGenerator[I, None]:
+    # A generator of our own, so aclose() at the end reaches the caller's async generator.
+    async for item in items:
+        yield item
