@@ -79,7 +79,7 @@ class _Connection(asyncio.Protocol):
         self._drain: asyncio.Future[None] | None = None
         self._paused = False
         self.closed = False
-        self.expires_at = math.inf
+        self.idle_until = math.inf
 
     # --- asyncio.Protocol ---------------------------------------------------------------
 
@@ -371,7 +371,7 @@ class H1Sender:
         now = time.monotonic()
         while idle:
             connection = idle.pop()
-            if connection.usable and now < connection.expires_at:
+            if connection.usable and now < connection.idle_until:
                 return connection
             connection.close()
             self._all.discard(connection)
@@ -387,7 +387,7 @@ class H1Sender:
         expiry = self._keepalive_expiry
         if parser.keep_alive_timeout is not None:
             expiry = min(expiry, parser.keep_alive_timeout - _KEEPALIVE_MARGIN)
-        connection.expires_at = time.monotonic() + expiry
+        connection.idle_until = time.monotonic() + expiry
         self._idle.setdefault(origin, []).append(connection)
 
     async def _connect(
