@@ -207,7 +207,7 @@ class MailkitClient:
         self._check_open()
         return await self._call_one(function, params, idempotent, retry, trace, None)
 
-    async def _call_one(
+    def _call_one(
         self,
         function: str,
         params: Params | None,
@@ -215,7 +215,7 @@ class MailkitClient:
         retry: RetryPolicy | None,
         trace: CallTrace | None,
         pace: Callable[[], Awaitable[None]] | None,
-    ) -> Any:
+    ) -> Awaitable[Any]:
         params = {} if params is None else params
         check_call(function, params)
         spec = spec_for(function)
@@ -228,9 +228,9 @@ class MailkitClient:
             raise_for_api_error(value, spec, function)
             return value
 
-        return await self._dispatch(function, params, interpret, retry_class, retry, trace, pace)
+        return self._dispatch(function, params, interpret, retry_class, retry, trace, pace)
 
-    async def _dispatch(
+    def _dispatch(
         self,
         function: str,
         params: Params,
@@ -239,12 +239,12 @@ class MailkitClient:
         retry: RetryPolicy | None,
         trace: CallTrace | None,
         pace: Callable[[], Awaitable[None]] | None = None,
-    ) -> T:
+    ) -> Awaitable[T]:
         if trace is None:
             trace = CallTrace(on_retry=self._on_retry)
         elif trace.on_retry is None:
             trace.on_retry = self._on_retry
-        return await self._dispatcher.dispatch(
+        return self._dispatcher.dispatch(
             function,
             params,
             interpret,
@@ -265,17 +265,17 @@ class MailkitClient:
         self._check_open()
         return await self._wipe_one(recipient, retry, trace, None)
 
-    async def _wipe_one(
+    def _wipe_one(
         self,
         recipient: str | int,
         retry: RetryPolicy | None,
         trace: CallTrace | None,
         pace: Callable[[], Awaitable[None]] | None,
-    ) -> WipeResult:
+    ) -> Awaitable[WipeResult]:
         key, value = check_recipient(recipient)
         table = self._wipe_table
         # A repeated wipe is answered "Email has already been inserted": safe to resend.
-        return await self._dispatch(
+        return self._dispatch(
             _WIPE,
             {key: value},
             lambda reply: classify_wipe(reply, table, function=_WIPE),
@@ -318,7 +318,7 @@ class MailkitClient:
             pace=None,
         )
 
-    async def _revalidate_one(
+    def _revalidate_one(
         self,
         recipient: str | int,
         *,
@@ -330,7 +330,7 @@ class MailkitClient:
         retry: RetryPolicy | None,
         trace: CallTrace | None,
         pace: Callable[[], Awaitable[None]] | None,
-    ) -> RevalidateResult:
+    ) -> Awaitable[RevalidateResult]:
         key, value = check_recipient(recipient)
         if not isinstance(agreement, bool):
             raise InvalidArgumentError(f"agreement must be a bool, not {type(agreement).__name__}")
@@ -345,7 +345,7 @@ class MailkitClient:
             params["ID_template"] = check_id(id_template, name="id_template")
         table = self._revalidate_table
         requested = value if key == "email" else None
-        return await self._dispatch(
+        return self._dispatch(
             _REVALIDATE,
             params,
             lambda reply: classify_revalidate(

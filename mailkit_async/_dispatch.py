@@ -103,12 +103,18 @@ class Dispatcher:
         body = self._codec.encode_call(function, params, self._credentials)
         trace = trace if trace is not None else CallTrace()
         started = time.monotonic()
+        # The sender ends the exchange at the deadline (a stalled server too) and bounds how
+        # many run at once; here that costs nothing per call.
+        deadline = None if math.isinf(policy.deadline) else started + policy.deadline
         while True:
             trace.attempts += 1
             if pace is not None:
                 await pace()
             try:
-                return await self._attempt(function, body, interpret, policy, started)
+                reply = await self._sender.post(
+                    self._url, body, self._headers, function=function, deadline=deadline
+                )
+                return interpret(self._decode(reply, function))
             except MailkitError as error:
                 delay = self._next_delay(function, error, retry_class, policy, trace, started)
                 if trace.on_retry is not None:
@@ -139,20 +145,8 @@ class Dispatcher:
             raise error
         return delay
 
-    async def _attempt(
-        self,
-        function: str,
-        body: bytes,
-        interpret: Callable[[object], T],
-        policy: RetryPolicy,
-        started: float,
-    ) -> T:
-        # The sender ends the exchange at the deadline (a stalled server too), and bounds how
-        # many run at once; here that costs nothing per call.
-        deadline = None if math.isinf(policy.deadline) else started + policy.deadline
-        reply = await self._sender.post(
-            self._url, body, self._headers, function=function, deadline=deadline
-        )
+    def _decode(self, reply: HttpReply, function: str) -> object:
+        """The answer's value, or the MailkitError its status, body or text amounts to."""
         if not 200 <= reply.status < 300:
             raise _status_error(reply, function)
         try:
@@ -164,7 +158,7 @@ class Dispatcher:
                 f"codec {self._codec.name!r} failed: {type(exc).__name__}", function=function
             ) from exc
         raise_for_global_error(value, function)
-        return interpret(value)
+        return value
 
 
 # Jitter only; nothing secret depends on it.
