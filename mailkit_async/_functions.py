@@ -366,6 +366,8 @@ GLOBAL_MESSAGES: Final = (
     ),
 )
 
+# The page presumes its errors from report.message.links/.recipients; unverified.
+_SIBLINGS_PRESUMED: Final = "presumed from the sibling report pages, unverified"
 _ID_OR_EMAIL_SOURCES: Final = ("ID_email", "email", "email_id")
 _NOT_UNSUBSCRIBED: Final = re.compile(r".+ is not unsubscribed", re.DOTALL)
 
@@ -1079,6 +1081,10 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
         "mailkit.report.message",
         RetryClass.READ,
         (Slot("ID_send", kind=SlotKind.INT, required=True),),
+        messages=(
+            _error("Missing ID_send", "MISSING_DELIVERY", "LIB", note=_SIBLINGS_PRESUMED),
+            _error("Invalid ID_send", "INVALID_DELIVERY", "LIB", note=_SIBLINGS_PRESUMED),
+        ),
         json_params=("ID_send",),
         retry_reason="read",
         section=_REPORTING,
@@ -1109,6 +1115,10 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     FunctionSpec(  # DOC (EN, JSON only)
         "mailkit.report.message.links.visitors",
         RetryClass.READ,
+        messages=(
+            _error("Missing ID_send", "MISSING_DELIVERY", "LIB", note=_SIBLINGS_PRESUMED),
+            _error("Invalid ID_send", "INVALID_DELIVERY", "LIB", note=_SIBLINGS_PRESUMED),
+        ),
         json_params=("ID_send", "ID_url"),
         retry_reason="read",
         section=_REPORTING,
@@ -1204,6 +1214,11 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
         "mailkit.filemanager.list",
         RetryClass.READ,
         (Slot("ID_folder", kind=SlotKind.STRING),),
+        messages=(
+            _error(
+                "Invalid ID_folder", "INVALID_FOLDER", "LIB", note="filemanager.delete's string"
+            ),
+        ),
         retry_reason="read",
         section=_OTHER,
         notes="without ID_folder the root folder",

@@ -134,7 +134,9 @@ def test_xmlrpc_client_id_that_is_not_numeric_goes_as_text() -> None:
 
 def test_xmlrpc_explicit_positional_list_for_unknown_order() -> None:
     """A function without a known order is callable with an explicit list."""
-    body = mk.XmlRpcCodec().encode_call("mailkit.campaigns.messages", [1, "x", {"a": [1, 2]}], CREDS)
+    body = mk.XmlRpcCodec().encode_call(
+        "mailkit.campaigns.messages", [1, "x", {"a": [1, 2]}], CREDS
+    )
     assert xml_params(body)[0][2:] == (1, "x", {"a": [1, 2]})
 
 
