@@ -280,6 +280,30 @@ def test_getstatus_shows_a_pending_opt_in_as_unknown(emu: MailkitEmulator) -> No
     assert (record["STATUS"], record["ID_EMAIL"]) == ("unknown", 12345680)
 
 
+def test_a_re_consent_request_leaves_the_recipient_unsubscribed_until_the_click(
+    emu: MailkitEmulator,
+) -> None:
+    """revalidate without agreement, or adduser with confirm, on John: still unsubscribed."""
+    call(emu, "json", "mailkit.email.revalidate", ID_email=JOHN, agreement="FALSE")
+    adduser(emu, "json", 1, "TRUE", {"email": b64("john@example.com")})
+    assert emu.confirmations_sent == {JOHN: 2}
+    assert JOHN in emu.unsubscribed
+    [record] = call(emu, "json", "mailkit.email.getstatus", ID_email=JOHN)
+    assert record["STATUS"] == "unsubscribe"
+    emu.confirm(JOHN)
+    assert (JOHN in emu.unsubscribed, "john@example.com" in emu.subscribers(1)) == (False, True)
+
+
+def test_a_new_double_opt_in_is_neither_subscribed_nor_unsubscribed(emu: MailkitEmulator) -> None:
+    adduser(emu, "json", 1, "TRUE", {"email": b64("new@example.com")})
+    new = emu.recipient("new@example.com")
+    assert new is not None
+    assert new.id_email not in emu.unsubscribed
+    assert "new@example.com" not in emu.subscribers(1)
+    listed = call(emu, "json", "mailkit.mailinglist.unsubscribed")
+    assert [r["EMAIL"] for r in listed] == ["john@example.com"]
+
+
 def test_unsubscribe_getstatus_after_topics(emu: MailkitEmulator) -> None:
     answer = call(emu, "json", "mailkit.email.topics", email="jane@example.com", ID_topics=[101])
     assert answer == {"error_status": 0, "error": "OK"}

@@ -62,8 +62,10 @@ class Recipient:
     `profile` holds getstatus fields by their wire names (`FIRST_NAME`, `CUSTOM_3`, ...).
     `unsubscribed_until` is the end of a temporary unsubscribe, None when permanent.
     `pending` is a double opt-in waiting for the recipient's click (see
-    `MailkitEmulator.confirm`); `unsubscribed_topics` holds campaign topic IDs the recipient
-    left. Times are UTC.
+    `MailkitEmulator.confirm`): a new record then is neither subscribed nor unsubscribed, an
+    unsubscribed one stays unsubscribed until the click. `unsubscribed_at` is when it was
+    unsubscribed (None while subscribed, and for a new double opt-in); `unsubscribed_topics`
+    holds campaign topic IDs it left. Times are UTC.
     """
 
     id_email: int = attrs.field(on_setattr=attrs.setters.frozen)
@@ -285,7 +287,7 @@ class MailkitEmulator:
         return [self._recipients[i] for i in sorted(self._recipients)]
 
     def subscribers(self, mailing_list_id: int) -> frozenset[str]:
-        """The addresses subscribed on a mailing list (pending opt-ins not included)."""
+        """The addresses subscribed on a mailing list (pending double opt-ins not included)."""
         return frozenset(
             r.email
             for r in self._recipients.values()
@@ -294,10 +296,8 @@ class MailkitEmulator:
 
     @property
     def unsubscribed(self) -> frozenset[int]:
-        """ID_emails of the records that are unsubscribed (pending opt-ins not included)."""
-        return frozenset(
-            r.id_email for r in self._recipients.values() if not r.subscribed and not r.pending
-        )
+        """ID_emails of the unsubscribed records (a new double opt-in is not one yet)."""
+        return frozenset(r.id_email for r in self._recipients.values() if _left(r))
 
     @property
     def mailing_lists(self) -> dict[int, MailingList]:
@@ -541,6 +541,8 @@ class MailkitEmulator:
         self, email: str, mailing_list_id: int, subscribed: bool, profile: dict[str, str]
     ) -> Recipient:
         recipient = Recipient(self._next_id, email, mailing_list_id, subscribed, profile=profile)
+        if not subscribed:
+            recipient.unsubscribed_at = recipient.created_at
         self._next_id += 1
         self._recipients[recipient.id_email] = recipient
         self._ids_by_address.setdefault(email.lower(), []).append(recipient.id_email)
@@ -600,8 +602,17 @@ class MailkitEmulator:
     def _status_of(self, recipient: Recipient) -> str:
         if recipient.subscribed:
             return "enabled"
-        # A pending double opt-in: "unknown" is among the documented values; our choice.
-        return "unknown" if recipient.pending else "unsubscribe"
+        # A new double opt-in: "unknown" is among the documented values; our choice.
+        return "unsubscribe" if _left(recipient) else "unknown"
+
+    def _send_opt_in(self, recipient: Recipient, *, new: bool = False) -> None:
+        """A double opt-in email goes out; `confirm` subscribes the record."""
+        if not recipient.subscribed:
+            if not new and recipient.unsubscribed_at is None:
+                # Unsubscribed by a test setting `subscribed`: it stays unsubscribed.
+                recipient.unsubscribed_at = recipient.changed_at
+            recipient.pending = True
+        count(self._confirmations, recipient.id_email)
 
     def _status_record(self, recipient: Recipient, protocol: str) -> dict[str, object]:
         def fields(keys: tuple[str, ...]) -> dict[str, str]:
@@ -682,8 +693,7 @@ class MailkitEmulator:
             if agreement:
                 self._set_subscribed(recipient, True)
             else:
-                recipient.pending = True
-                count(self._confirmations, recipient.id_email)
+                self._send_opt_in(recipient)
         first = unsubscribed[0]
         if call.protocol == "xmlrpc":
             return reply("xmlrpc", first.email)  # the page's XML answer: the bare address
@@ -817,8 +827,10 @@ class MailkitEmulator:
         if confirm is None:
             raise _own(call, "Invalid confirm")  # our choice; undocumented
         recipient = self._on_list(email, list_id)
+        new = recipient is None
         if recipient is None:
             recipient = self._insert(email, list_id, not confirm, profile)
+            recipient.unsubscribed_at = None  # new: waits for its first click, if any
             status = "INSERTED"
         else:
             recipient.profile.update(profile)
@@ -829,9 +841,7 @@ class MailkitEmulator:
             if not recipient.subscribed and not confirm:
                 self._set_subscribed(recipient, True)
         if confirm:
-            if not recipient.subscribed:
-                recipient.pending = True
-            count(self._confirmations, recipient.id_email)
+            self._send_opt_in(recipient, new=new)
             sent = _text(call, "CONFIRMATION_SENT")
             if call.protocol == "xmlrpc":
                 return reply("xmlrpc", sent)
@@ -1014,7 +1024,7 @@ class MailkitEmulator:
         gone = sorted(
             (r.unsubscribed_at or r.changed_at, r.id_email, r)
             for r in self._recipients.values()
-            if not r.subscribed and not r.pending
+            if _left(r)
         )
         return reply(
             call.protocol,
@@ -1138,6 +1148,12 @@ class MailkitEmulator:
                 }
             )
         return reply(call.protocol, records)
+
+
+def _left(recipient: Recipient) -> bool:
+    """Unsubscribed: not subscribed, and not a new double opt-in waiting for its click."""
+    new_opt_in = recipient.pending and recipient.unsubscribed_at is None
+    return not recipient.subscribed and not new_opt_in
 
 
 def _key(call: Call) -> object:
