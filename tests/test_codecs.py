@@ -134,14 +134,16 @@ def test_xmlrpc_client_id_that_is_not_numeric_goes_as_text() -> None:
 
 def test_xmlrpc_explicit_positional_list_for_unknown_order() -> None:
     """A function without a known order is callable with an explicit list."""
-    body = mk.XmlRpcCodec().encode_call("mailkit.campaigns.list", [1, "x", {"a": [1, 2]}], CREDS)
+    body = mk.XmlRpcCodec().encode_call(
+        "mailkit.campaigns.messages", [1, "x", {"a": [1, 2]}], CREDS
+    )
     assert xml_params(body)[0][2:] == (1, "x", {"a": [1, 2]})
 
 
 def test_xmlrpc_named_params_for_unknown_order_name_the_function() -> None:
     """Named parameters need a known order; the error says which function and what to do."""
-    with pytest.raises(mk.UnknownFunctionOrderError, match=r"mailkit\.campaigns\.list"):
-        mk.XmlRpcCodec().encode_call("mailkit.campaigns.list", {"a": 1}, CREDS)
+    with pytest.raises(mk.UnknownFunctionOrderError, match=r"mailkit\.campaigns\.messages"):
+        mk.XmlRpcCodec().encode_call("mailkit.campaigns.messages", {"a": 1}, CREDS)
 
 
 @pytest.mark.parametrize(
