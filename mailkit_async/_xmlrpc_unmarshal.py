@@ -464,11 +464,11 @@ _PLAIN_DECLARATION: Final = re.compile(
     rb"(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(['\"])(?:yes|no)\3)?[ \t\r\n]*\?>"
 )
 
-_COMMON_DECLARATIONS: Final = (
+_COMMON_DECLARATIONS: Final = (  # the pages' own first
+    b'<?xml version="1.0" encoding="utf-8"?>',
+    b'<?xml version="1.0" encoding="UTF-8"?>',
     b"<?xml version='1.0'?>",
     b'<?xml version="1.0"?>',
-    b'<?xml version="1.0" encoding="UTF-8"?>',
-    b'<?xml version="1.0" encoding="utf-8"?>',
 )
 
 
@@ -477,8 +477,10 @@ def takes_tree_path(body: bytes) -> bool:
     # "!" first: a one-byte search is a memchr, and most answers hold no "!" at all.
     if len(body) > TREE_PATH_LIMIT or (b"!" in body and b"<!" in body):
         return False
+    if body.startswith(_COMMON_DECLARATIONS):
+        return True
     if body.startswith(b"<?xml"):
-        return body.startswith(_COMMON_DECLARATIONS) or _PLAIN_DECLARATION.match(body) is not None
+        return _PLAIN_DECLARATION.match(body) is not None
     return body.startswith(b"<")  # no declaration and no BOM: UTF-8 by the XML rules
 
 
