@@ -173,9 +173,16 @@ class ResponseTooLargeError(ProtocolError):
 
 
 class XmlRpcFaultError(ProtocolError):
-    """The XML-RPC answer was a `<fault>`."""
+    """The XML-RPC answer was a `<fault>`.
 
-    def __init__(self, fault_code: int, fault_string: str, *, function: str | None = None) -> None:
-        super().__init__(f"XML-RPC fault {fault_code}: {fault_string}", function=function)
+    `fault_code` is an int as the specification asks, or the string some servers send
+    (XMLRPC::Lite's "Client", "Server"); both values are kept as the server sent them.
+    """
+
+    def __init__(
+        self, fault_code: int | str, fault_string: str, *, function: str | None = None
+    ) -> None:
+        code = fault_code if isinstance(fault_code, int) else repr(fault_code)
+        super().__init__(f"XML-RPC fault {code}: {fault_string}", function=function)
         self.fault_code = fault_code
         self.fault_string = fault_string

@@ -47,21 +47,51 @@ class RetryClass(enum.Enum):
 
 
 class SlotKind(enum.Enum):
-    """How a value is written into one XML-RPC position."""
+    """The documented XML-RPC type of one position: what a value becomes, what absence is sent as.
 
+    An absent optional position is sent as its kind's empty value (the PHP wrappers, which work
+    against the live service, send null as `<string/>`); `XmlRpcCodec(send_nil=True)` sends
+    `<nil/>` instead, for a server that wants it. A value of the wrong type is refused with
+    InvalidArgumentError before anything is sent.
+    """
+
+    #: As given (anything the marshaller carries). Absent: `<string/>`.
     ANY = "any"
-    STRING = "string"  # an int is sent as its decimal string
-    INT = "int"  # a digit string is sent as an int
-    ID_OR_EMAIL = "id-or-email"  # digits become an int, an address stays a string
-    BOOLEAN = "boolean"  # "TRUE"/"FALSE" become a real <boolean>
+    #: `<string>`; an int is sent as its decimal text. Absent: `<string/>`.
+    STRING = "string"
+    #: `<int>` (`<i8>` past 32 bits); a decimal string is read as the number. Absent:
+    #: `<string/>`, because XML-RPC has no empty int (`<int/>` is refused by most parsers).
+    INT = "int"
+    #: A recipient: a decimal ID (an int, or digits that round-trip through int) is sent as an
+    #: int, anything else (an address, "0042") as the text given. Absent: `<string/>`.
+    ID_OR_EMAIL = "id-or-email"
+    #: `<boolean>`; True/False or "TRUE"/"FALSE" in any case. Absent: `<string/>` (FALSE is a
+    #: value with a meaning, not an absence).
+    BOOLEAN = "boolean"
+    #: A flag the pages or wrappers write as the `<string>` "TRUE"/"FALSE"; True/False or either
+    #: string in any case. Absent: `<string/>`.
+    TRUE_FALSE = "true-false"
+    #: `<struct>` from a mapping. Absent: the empty `<struct></struct>`.
     STRUCT = "struct"
-    PLACEHOLDER = "placeholder"  # always <nil/>: the PHP wrappers send null here
-    ARRAY = "array"  # an <array>, e.g. the recipients of mailinglist.import
+    #: `<array>` from a list or tuple (the recipients of mailinglist.import). Absent: the empty
+    #: `<array>`.
+    ARRAY = "array"
+    #: A position the page says must be present but carries nothing (revalidate's `dummy`):
+    #: always `<string/>`, and its presence makes the whole order be sent, every position,
+    #: where other orders leave unfilled trailing positions off.
+    PLACEHOLDER = "placeholder"
+
+    @property
+    def empty(self) -> object:
+        """The value an absent position of this kind is sent as (a fresh object each time)."""
+        if self is SlotKind.STRUCT:
+            return {}
+        return [] if self is SlotKind.ARRAY else ""
 
 
 @attrs.frozen
 class Slot:
-    """One XML-RPC position and the named (JSON-style) parameters that may fill it."""
+    """One XML-RPC position, its documented kind, and the named parameters that may fill it."""
 
     name: str
     sources: tuple[str, ...] = ()
@@ -653,7 +683,10 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     FunctionSpec(  # W-MK; DOC create
         "mailkit.mailinglist.create",
         RetryClass.UNSAFE,
-        (Slot("name", kind=SlotKind.STRING, required=True), Slot("description")),
+        (
+            Slot("name", kind=SlotKind.STRING, required=True),
+            Slot("description", kind=SlotKind.STRING),
+        ),
         messages=(
             _error("Missing name of mailing list", "MISSING_NAME", "DOC", "FX-2018"),
             _error("Mailing list exist", "LIST_EXISTS", "W-MK", "FX-2018", on=_XML),
@@ -663,12 +696,12 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
         section=_LISTS,
         notes="answers {data: <new list ID>} (a string in JSON, an i4 in XML-RPC)",
     ),
-    FunctionSpec(  # W-MK
+    FunctionSpec(  # W-MK; no page: the XML-era wrapper sends keep_list as "TRUE"/"FALSE"
         "mailkit.mailinglist.delete",
         RetryClass.IDEMPOTENT,
         (
             Slot("ID_user_list", kind=SlotKind.INT, required=True),
-            Slot("keep_list", kind=SlotKind.BOOLEAN),
+            Slot("keep_list", kind=SlotKind.TRUE_FALSE),
         ),
         flags=frozenset({"keep_list"}),
         messages=(
