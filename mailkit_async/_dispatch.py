@@ -14,9 +14,10 @@ import attrs
 
 from ._classify import raise_for_global_error
 from ._codec import Codec, Params
-from ._credentials import Credentials
+from ._credentials import Credentials, conceal
 from ._errors import (
     HTTPStatusError,
+    InvalidArgumentError,
     MailkitError,
     MalformedResponseError,
     OutcomeUnknownError,
@@ -25,6 +26,7 @@ from ._errors import (
 from ._functions import RetryClass
 from ._http import HttpReply, Sender, parse_retry_after
 from ._retry import Decision, RetryPolicy, backoff_delay, decide
+from ._validate import check_count, checked_init
 from ._version import __version__
 
 __all__ = ["CallTrace", "Dispatcher", "RetryEvent"]
@@ -44,12 +46,21 @@ class RetryEvent:
     error: MailkitError
 
 
+@checked_init
 @attrs.define
 class CallTrace:
     """What one call went through; filled in as it runs (the batcher reads it)."""
 
     attempts: int = 0
     on_retry: Callable[[RetryEvent], None] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # Checked once here, not by attrs on every assignment: `attempts` counts on the hot path.
+        check_count(self.attempts, name="attempts", minimum=0)
+        if self.on_retry is not None and not callable(self.on_retry):
+            raise InvalidArgumentError(
+                f"on_retry must be callable or None, not {type(self.on_retry).__name__}"
+            )
 
 
 class Dispatcher:
@@ -100,7 +111,8 @@ class Dispatcher:
         The body is encoded once (bad arguments fail before any I/O). `pace`, if given, is
         awaited before every attempt (the batcher's rate limit).
         """
-        body = self._codec.encode_call(function, params, self._credentials)
+        # SecretBytes: no frame on the way down (here, the sender, httpx) shows the md5.
+        body = conceal(self._codec.encode_call(function, params, self._credentials), self._codec)
         trace = trace if trace is not None else CallTrace()
         started = time.monotonic()
         # The sender ends the exchange at the deadline (a stalled server too) and bounds how

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from typing import Any, Final, NoReturn
 
 from ._codec import Params
-from ._credentials import Credentials
+from ._credentials import Credentials, SecretBytes
 from ._errors import InvalidArgumentError, MalformedResponseError
 from ._functions import spec_for
+from ._validate import JSON_PARAMS, check_codec_call, check_params
 
 __all__ = ["JsonCodec"]
 
@@ -72,14 +73,31 @@ class JsonCodec:
     content_type: Final = "application/json"
 
     def encode_call(self, function: str, params: Params, credentials: Credentials) -> bytes:
+        """The request body, as `SecretBytes` (its repr hides the md5 it holds)."""
+        check_codec_call(function, credentials)
         if not isinstance(params, Mapping):
             raise InvalidArgumentError(
                 f"{function}: the JSON API takes named parameters (a mapping), not "
                 f"{type(params).__name__}"
             )
+        check_params(function, params, JSON_PARAMS)
+        # The parameters are encoded first and apart from the md5: if they fail, no frame of
+        # the traceback holds the secret in a plain value.
+        try:
+            encoded = _flat_strings(params)
+            if encoded is None:
+                encoded = _encode_params(params, function)
+            tail = (encoded + "}").encode("utf-8")
+        except (TypeError, ValueError, RecursionError) as exc:
+            # Messages name types and reasons (never values).
+            raise InvalidArgumentError(
+                f"{function}: parameters are not JSON-encodable: {_short(exc)}"
+            ) from None
         # The envelope up to the parameters depends only on the function and the credentials.
         # Made on first use: subclasses need not call __init__.
-        prefixes: dict[str, tuple[Credentials, str]] | None = self.__dict__.get("_prefixes")
+        prefixes: dict[str, tuple[Credentials, SecretBytes]] | None = self.__dict__.get(
+            "_prefixes"
+        )
         if prefixes is None:
             prefixes = self.__dict__["_prefixes"] = {}
         cached = prefixes.get(function)
@@ -88,23 +106,9 @@ class JsonCodec:
         else:
             if len(prefixes) >= _MAX_PREFIXES:
                 prefixes.clear()
-            envelope = _ENCODER.encode(
-                {"function": function, "id": credentials.client_id, "md5": credentials.md5}
-            )
-            prefix = envelope[:-1] + ',"parameters":'
+            prefix = _envelope(function, credentials)
             prefixes[function] = (credentials, prefix)
-        try:
-            encoded = _flat_strings(params)
-            if encoded is None:
-                encoded = _encode_params(params, function)
-            return (prefix + encoded + "}").encode("utf-8")
-        except InvalidArgumentError:
-            raise
-        except (TypeError, ValueError) as exc:
-            # Messages name types and reasons (never values), so the md5 cannot leak here.
-            raise InvalidArgumentError(
-                f"{function}: parameters are not JSON-encodable: {exc}"
-            ) from None
+        return SecretBytes(b"".join((prefix, tail)))
 
     def decode_reply(self, body: bytes, *, function: str) -> object:
         if body.startswith(_BOM):
@@ -128,6 +132,24 @@ class JsonCodec:
         if surrogates or body.count(b"[") + body.count(b"{") > MAX_DEPTH:
             _check_value(value, function, surrogates=surrogates)
         return value
+
+
+def _envelope(function: str, credentials: Credentials) -> SecretBytes:
+    """`{"function":...,"id":...,"md5":...,"parameters":` as SecretBytes.
+
+    The md5 exists here only as temporaries inside one expression, never in a named local.
+    """
+    head = _ENCODER.encode({"function": function, "id": credentials.client_id})[:-1]
+    return SecretBytes(
+        b"".join(
+            (
+                head.encode("utf-8"),
+                b',"md5":',
+                _encode_string(credentials.md5).encode("utf-8"),
+                b',"parameters":',
+            )
+        )
+    )
 
 
 def _flat_strings(params: Mapping[str, object]) -> str | None:
@@ -154,28 +176,7 @@ def _encode_params(params: Mapping[str, object], function: str) -> str:
             else value
             for key, value in params.items()
         }
-    _check_keys(params, function)
     return _ENCODER.encode(params)
-
-
-def _check_keys(params: Mapping[str, object], function: str) -> None:
-    # json.dumps writes 1 and "1" both as "1": refuse non-str keys before they collide.
-    stack: list[object] = [params]
-    seen: set[int] = set()  # a cycle is the encoder's to report; here it must not loop
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, Mapping | list | tuple) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, Mapping):
-            for key, value in item.items():
-                if not isinstance(key, str):
-                    raise InvalidArgumentError(
-                        f"{function}: JSON object keys must be str, not {type(key).__name__}"
-                    )
-                stack.append(value)
-        else:
-            stack.extend(item)
 
 
 def _check_value(value: object, function: str, *, surrogates: bool) -> None:

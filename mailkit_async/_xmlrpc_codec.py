@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Final
+from xml.sax.saxutils import escape
 
 from ._codec import Params
-from ._credentials import Credentials
+from ._credentials import Credentials, SecretBytes
 from ._errors import InvalidArgumentError, UnknownFunctionOrderError
 from ._functions import Slot, SlotKind, spec_for
-from ._xmlrpc_marshal import method_call
+from ._validate import XMLRPC_PARAMS, check_codec_call, check_params
+from ._xmlrpc_marshal import dump_value, method_call
 from ._xmlrpc_unmarshal import parse_response
 
 __all__ = ["XmlRpcCodec"]
@@ -19,6 +21,7 @@ _DIGITS: Final = re.compile(r"[0-9]{1,18}")
 _I4_MAX: Final = 2**31 - 1
 _FLAG_VALUES: Final = {"TRUE": True, "FALSE": False}
 _ABSENT: Final = object()
+_PARAMS: Final = b"<params>"
 
 
 class XmlRpcCodec:
@@ -34,26 +37,58 @@ class XmlRpcCodec:
     content_type: Final = "text/xml; charset=utf-8"
 
     def encode_call(self, function: str, params: Params, credentials: Credentials) -> bytes:
+        """The request body, as `SecretBytes` (its repr hides the md5 it holds)."""
+        check_codec_call(function, credentials)
         given: object = params  # checked at run time: callers may pass anything
         if isinstance(given, Mapping):
+            check_params(function, given, XMLRPC_PARAMS)
             positional = _place(function, given)
         elif isinstance(given, list | tuple):
+            check_params(function, given, XMLRPC_PARAMS)
             positional = list(given)
         else:
             raise InvalidArgumentError(
                 f"{function}: parameters must be a mapping or a list, not {type(params).__name__}"
             )
-        client_id: object = credentials.client_id
-        # The pages show client_id as <int>; an ID that is not a small number goes as text.
-        if _DIGITS.fullmatch(credentials.client_id) and int(credentials.client_id) <= _I4_MAX:
-            client_id = int(credentials.client_id)
+        # The parameters are written without the credentials, which are spliced in after: if
+        # the parameters fail, no frame of the traceback holds the md5 in a plain value.
         try:
-            return method_call(function, [client_id, credentials.md5, *positional])
+            document = method_call(function, positional)
         except InvalidArgumentError as exc:
             raise InvalidArgumentError(f"{function}: {exc}") from None
+        at = document.index(_PARAMS) + len(_PARAMS)
+        block = _credential_params(self, credentials)
+        return SecretBytes(b"".join((document[:at], block, document[at:])))
 
     def decode_reply(self, body: bytes, *, function: str) -> object:
         return parse_response(body, function=function)
+
+
+def _credential_params(codec: XmlRpcCodec, credentials: Credentials) -> SecretBytes:
+    """The client_id and md5 `<param>`s, made once per credentials (made on first use:
+    subclasses need not call __init__)."""
+    cached: tuple[Credentials, SecretBytes] | None = codec.__dict__.get("_credential_params")
+    if cached is not None and cached[0] is credentials:
+        return cached[1]
+    client_id: object = credentials.client_id
+    # The pages show client_id as <int>; an ID that is not a small number goes as text.
+    if _DIGITS.fullmatch(credentials.client_id) and int(credentials.client_id) <= _I4_MAX:
+        client_id = int(credentials.client_id)
+    out = ["<param>"]
+    dump_value(client_id, out, set())
+    out.append("</param><param><value><string>")
+    # Credentials hold no character XML cannot carry, and none that needs more than escape().
+    block = SecretBytes(
+        b"".join(
+            (
+                "".join(out).encode("utf-8"),
+                escape(credentials.md5).encode("utf-8"),
+                b"</string></value></param>",
+            )
+        )
+    )
+    codec.__dict__["_credential_params"] = (credentials, block)
+    return block
 
 
 def _place(function: str, params: Mapping[str, object]) -> list[object]:

@@ -14,6 +14,16 @@ from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
+from .._credentials import SecretText
+from .._errors import InvalidArgumentError
+from .._validate import (
+    check_count,
+    check_flag,
+    check_instance,
+    check_text,
+    checked_arguments,
+    describe,
+)
 from ._faults import FAULT_KINDS, FaultEvent, FaultKind, Faults, fault_reply
 from ._transport import EmulatorTransport
 from ._wire import PROTOCOLS, BadRequestError, Call, EmulatorResponse, decode, failure, plain, reply
@@ -45,6 +55,7 @@ _PROFILE_KEYS = (
     "STATE",
 )
 _CUSTOM_KEYS = tuple(f"CUSTOM_{n}" for n in range(1, 26))
+_PROFILE_KEY_SET = frozenset({*_PROFILE_KEYS, *_CUSTOM_KEYS})
 
 # drop_before hangs up before anything happens: there is no answer to lose.
 _NOTHING_DONE = EmulatorResponse(0, (), b"", action="drop")
@@ -101,6 +112,7 @@ class MailkitEmulator:
     inject seeded failures.
     """
 
+    @checked_arguments
     def __init__(
         self,
         client_id: str,
@@ -109,15 +121,21 @@ class MailkitEmulator:
         allowed_ips: Iterable[str] | None = None,
         auto_create: bool = False,
     ) -> None:
+        # Wrapped and forgotten first: a traceback records this frame's locals.
+        given: object = client_md5
+        del client_md5
+        md5 = SecretText(given) if isinstance(given, str) else None
+        del given
+        if md5 is None:
+            raise InvalidArgumentError("client_md5 must be a str")
+        self._client_id = check_text(client_id, name="client_id", max_length=64)
+        self._client_md5 = check_text(md5, name="client_md5", max_length=1000)
+        check_flag(auto_create, name="auto_create")
         if isinstance(allowed_ips, str):
-            raise TypeError("allowed_ips takes a collection of addresses, not one string")
-        self._client_id = client_id
-        self._client_md5 = client_md5
-        self._allowed = (
-            None
-            if allowed_ips is None
-            else tuple(ipaddress.ip_network(ip, strict=False) for ip in allowed_ips)
-        )
+            raise InvalidArgumentError(
+                "allowed_ips takes a collection of addresses, not one string"
+            )
+        self._allowed = None if allowed_ips is None else _networks(allowed_ips)
         self._auto_create = auto_create
         self._recipients: dict[int, Recipient] = {}
         self._ids_by_address: dict[str, list[int]] = {}
@@ -135,12 +153,17 @@ class MailkitEmulator:
 
     # -- arranging and inspecting state ---------------------------------------------------
 
+    @checked_arguments
     def add_mailing_list(self, name: str, description: str = "", *, enabled: bool = True) -> int:
         """Create a mailing list and return its ID."""
+        check_text(name, name="name")
+        check_text(description, name="description", max_length=10_000)
+        check_flag(enabled, name="enabled")
         list_id = max(self._lists) + 1
         self._lists[list_id] = _MailingList(list_id, name, description, enabled)
         return list_id
 
+    @checked_arguments
     def add_recipient(
         self,
         email: str,
@@ -150,15 +173,16 @@ class MailkitEmulator:
         profile: Mapping[str, str] | None = None,
     ) -> Recipient:
         """Add a recipient to a mailing list; IDs count up from 12345678."""
-        if not _is_address(email):
-            raise ValueError(f"not an email address: {email!r}")
-        if mailing_list_id not in self._lists:
-            raise ValueError(f"no mailing list {mailing_list_id}")
+        if not _is_address(check_text(email, name="email", max_length=254)):
+            raise InvalidArgumentError(f"email: not an email address: {describe(email)}")
+        check_flag(subscribed, name="subscribed")
+        if check_count(mailing_list_id, name="mailing_list_id") not in self._lists:
+            raise InvalidArgumentError(f"mailing_list_id: no mailing list {mailing_list_id}")
         if any(r.mailing_list_id == mailing_list_id for r in self._matching(email)):
-            raise ValueError(f"{email!r} is already on mailing list {mailing_list_id}")
-        unknown = set(profile or ()) - {*_PROFILE_KEYS, *_CUSTOM_KEYS}
-        if unknown:
-            raise ValueError(f"unknown profile keys: {sorted(unknown)}")
+            raise InvalidArgumentError(
+                f"email: {email!r} is already on mailing list {mailing_list_id}"
+            )
+        _check_profile(profile)
         recipient = Recipient(
             self._next_id, email, mailing_list_id, subscribed, profile=dict(profile or {})
         )
@@ -167,8 +191,10 @@ class MailkitEmulator:
         self._ids_by_address.setdefault(email.lower(), []).append(recipient.id_email)
         return recipient
 
+    @checked_arguments
     def recipient(self, email_or_id: str | int) -> Recipient | None:
         """Find a recipient by ID_email or by address (case-insensitive; lowest ID first)."""
+        _check_key(email_or_id, "email_or_id")
         found = self._lookup(email_or_id, create=False)
         return found[0] if found else None
 
@@ -195,6 +221,7 @@ class MailkitEmulator:
         """
         return list(self._calls)
 
+    @checked_arguments
     def clear_calls(self) -> None:
         """Forget the call log; a long run (a soak or a benchmark) keeps memory flat with it."""
         self._calls.clear()
@@ -212,7 +239,9 @@ class MailkitEmulator:
     @faults.setter
     def faults(self, faults: Faults | None) -> None:
         if faults is not None and not isinstance(faults, Faults):
-            raise TypeError(f"faults takes a Faults plan or None, not {faults!r}")
+            raise InvalidArgumentError(
+                f"faults takes a Faults plan or None, not {type(faults).__name__}"
+            )
         if faults is not None:
             self._rng = random.Random(faults.seed)
         self._faults = faults
@@ -230,6 +259,7 @@ class MailkitEmulator:
         """
         return list(self._fault_log)
 
+    @checked_arguments
     def process_wipe_queue(self) -> frozenset[int]:
         """Run the daily wipe: delete every queued recipient, empty the queue, return the IDs."""
         wiped = frozenset(self._wipe_queue)
@@ -242,6 +272,7 @@ class MailkitEmulator:
         self._wipe_queue.clear()
         return wiped
 
+    @checked_arguments
     def inject(
         self,
         function: str,
@@ -256,27 +287,42 @@ class MailkitEmulator:
 
         Injected replies change no state and skip every check, even decoding the body.
         """
-        if times < 1:
-            raise ValueError("times must be at least 1")
+        check_text(function, name="function", max_length=200)
+        check_instance(body, bytes, name="body", what="bytes")
+        check_count(status, name="status", minimum=100, maximum=999)
+        check_instance(content_type, (str, type(None)), name="content_type", what="a str or None")
+        check_instance(headers, (Mapping, type(None)), name="headers", what="a mapping or None")
+        check_count(times, name="times")
         pairs = [("Content-Type", content_type)] if content_type is not None else []
         pairs += (headers or {}).items()
-        for pair in pairs:
+        given: list[tuple[object, object]] = list(pairs)  # checked at run time
+        for pair in given:
             # Checked here so neither mount has to fail half-way through a reply.
-            if any(not text.isascii() or "\r" in text or "\n" in text for text in pair):
-                raise ValueError(f"header not sendable: {pair!r}")
+            if any(
+                not isinstance(text, str) or not text.isascii() or "\r" in text or "\n" in text
+                for text in pair
+            ):
+                raise InvalidArgumentError(f"headers: header not sendable: {describe(pair[0])}")
         response = EmulatorResponse(status, tuple(pairs), body)
         self._injections.append(_Injection(function, response, times))
 
+    @checked_arguments
     def transport(self, *, client_ip: str = "127.0.0.1") -> EmulatorTransport:
         """An httpx transport serving this emulator in-process."""
+        check_text(client_ip, name="client_ip", max_length=100)
         return EmulatorTransport(self, client_ip=client_ip)
 
     # -- the pure core --------------------------------------------------------------------
 
+    @checked_arguments
     def handle(
         self, path: str, body: bytes, *, client_ip: str = "127.0.0.1", method: str = "POST"
     ) -> EmulatorResponse:
         """Answer one HTTP request; the query string of `path` is ignored."""
+        check_instance(path, str, name="path", what="a str")
+        check_instance(body, (bytes, bytearray, memoryview), name="body", what="bytes")
+        check_instance(client_ip, str, name="client_ip", what="a str")
+        check_instance(method, str, name="method", what="a str")
         protocol = PROTOCOLS.get(path.partition("?")[0])
         if protocol is None:
             return plain(404, "Not Found")
@@ -552,6 +598,42 @@ class MailkitEmulator:
                 "timeout": {"date": until.isoformat() if until else "0000-00-00"},
             },
         )
+
+
+def _networks(
+    allowed_ips: Iterable[str],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    check_instance(allowed_ips, Iterable, name="allowed_ips", what="a collection of addresses")
+    networks = []
+    for ip in allowed_ips:
+        check_text(ip, name="allowed_ips", max_length=100)
+        try:
+            networks.append(ipaddress.ip_network(ip, strict=False))
+        except ValueError as exc:
+            raise InvalidArgumentError(f"allowed_ips: {exc}") from None
+    return tuple(networks)
+
+
+def _check_profile(profile: object) -> None:
+    if profile is None:
+        return
+    check_instance(profile, Mapping, name="profile", what="a mapping or None")
+    assert isinstance(profile, Mapping)
+    unknown = [key for key in profile if key not in _PROFILE_KEY_SET]
+    if unknown:
+        names = sorted(describe(key) for key in unknown)
+        raise InvalidArgumentError(f"profile: unknown profile keys: {names}")
+    for key, value in profile.items():
+        check_text(value, name=f"profile[{key!r}]")
+
+
+def _check_key(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidArgumentError(
+            f"{name} must be an address (str) or an ID_email (int), not {type(value).__name__}"
+        )
+    if isinstance(value, str):
+        check_text(value, name=name, max_length=254)
 
 
 def _key(call: Call) -> object:
