@@ -108,7 +108,7 @@ class MailkitClient:
         *,
         protocol: Literal["json", "xmlrpc"] | Codec = "json",
         base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout | _Unset = _UNSET,
+        timeout: float | httpx.Timeout | _Unset | None = _UNSET,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         engine: Literal["auto", "builtin", "httpx"] = "auto",
@@ -506,7 +506,7 @@ class MailkitClient:
 
         _check_policy(retry, allow_none=True)
         return self._batch(
-            calls, one, None, concurrency, rate, adaptive, ordered, on_outcome, on_retry
+            calls, one, None, concurrency, rate, adaptive, ordered, on_outcome, on_retry, "calls"
         )
 
     def _batch(
@@ -520,10 +520,13 @@ class MailkitClient:
         ordered: bool,
         on_outcome: Callable[[Any], None] | None,
         on_retry: Callable[[RetryEvent], None] | None,
+        items_name: str = "recipients",
     ) -> Batch[Any, Any]:
         self._check_open()
         concurrency = self._max_concurrency if concurrency is None else concurrency
-        check_batch_options(items, concurrency, rate, self._max_concurrency)
+        check_batch_options(
+            items, concurrency, rate, self._max_concurrency, items_name=items_name
+        )
         check_flag(adaptive, name="adaptive")
         check_flag(ordered, name="ordered")
         _check_callback(on_outcome, "on_outcome")
@@ -625,7 +628,7 @@ def _make_sender(
     engine: object,
     http_client: httpx.AsyncClient | None,
     transport: httpx.AsyncBaseTransport | None,
-    timeout: float | httpx.Timeout,
+    timeout: float | httpx.Timeout | None,
     timeout_given: bool,
     ssl_context: ssl.SSLContext | None,
     max_concurrency: int,

@@ -26,7 +26,7 @@ from ._errors import (
 from ._functions import RetryClass
 from ._http import HttpReply, Sender, parse_retry_after
 from ._retry import Decision, RetryPolicy, backoff_delay, decide
-from ._validate import check_count, checked_init
+from ._validate import check_count, checked_init, unchecked
 from ._version import __version__
 
 __all__ = ["CallTrace", "Dispatcher", "RetryEvent"]
@@ -70,7 +70,15 @@ class Dispatcher:
     body. The sender bounds concurrency and enforces the deadline.
     """
 
-    __slots__ = ("_codec", "_credentials", "_headers", "_sender", "_url")
+    __slots__ = (
+        "_codec",
+        "_credentials",
+        "_decode_reply",
+        "_encode",
+        "_headers",
+        "_sender",
+        "_url",
+    )
 
     def __init__(
         self,
@@ -81,6 +89,9 @@ class Dispatcher:
         base_url: str,
     ) -> None:
         self._codec = codec
+        # The built-in codecs' public methods check their arguments; ours are always right.
+        self._encode = unchecked(codec.encode_call)
+        self._decode_reply = unchecked(codec.decode_reply)
         self._credentials = credentials
         self._sender = sender
         self._url = base_url.rstrip("/") + codec.path
@@ -112,7 +123,7 @@ class Dispatcher:
         awaited before every attempt (the batcher's rate limit).
         """
         # SecretBytes: no frame on the way down (here, the sender, httpx) shows the md5.
-        body = conceal(self._codec.encode_call(function, params, self._credentials), self._codec)
+        body = conceal(self._encode(function, params, self._credentials), self._codec)
         trace = trace if trace is not None else CallTrace()
         started = time.monotonic()
         # The sender ends the exchange at the deadline (a stalled server too) and bounds how
@@ -162,7 +173,7 @@ class Dispatcher:
         if not 200 <= reply.status < 300:
             raise _status_error(reply, function)
         try:
-            value = self._codec.decode_reply(reply.body, function=function)
+            value = self._decode_reply(reply.body, function=function)
         except MailkitError:
             raise
         except Exception as exc:  # a user's codec must not crash a batch with a stray error

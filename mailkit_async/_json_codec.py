@@ -12,7 +12,13 @@ from ._codec import Params
 from ._credentials import Credentials, SecretBytes
 from ._errors import InvalidArgumentError, MalformedResponseError
 from ._functions import spec_for
-from ._validate import JSON_PARAMS, check_codec_call, check_params
+from ._validate import (
+    JSON_PARAMS,
+    check_codec_call,
+    check_codec_reply,
+    check_params,
+    checked_arguments,
+)
 
 __all__ = ["JsonCodec"]
 
@@ -72,13 +78,18 @@ class JsonCodec:
     path: Final = "/json.fcgi"
     content_type: Final = "application/json"
 
+    @checked_arguments
+    def __init__(self) -> None:
+        """No options; every call is encoded the same way."""
+
+    @checked_arguments
     def encode_call(self, function: str, params: Params, credentials: Credentials) -> bytes:
         """The request body, as `SecretBytes` (its repr hides the md5 it holds)."""
         check_codec_call(function, credentials)
         if not isinstance(params, Mapping):
             raise InvalidArgumentError(
-                f"{function}: the JSON API takes named parameters (a mapping), not "
-                f"{type(params).__name__}"
+                f"{function}: params must be a mapping (the JSON API takes named parameters), "
+                f"not {type(params).__name__}"
             )
         check_params(function, params, JSON_PARAMS)
         # The parameters are encoded first and apart from the md5: if they fail, no frame of
@@ -110,7 +121,9 @@ class JsonCodec:
             prefixes[function] = (credentials, prefix)
         return SecretBytes(b"".join((prefix, tail)))
 
+    @checked_arguments
     def decode_reply(self, body: bytes, *, function: str) -> object:
+        check_codec_reply(body, function)
         if body.startswith(_BOM):
             raise MalformedResponseError(
                 "JSON body starts with a byte order mark", function=function

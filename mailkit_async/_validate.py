@@ -12,6 +12,7 @@ import inspect
 import math
 import re
 import sys
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple, NoReturn, TypeVar
 
@@ -28,6 +29,7 @@ __all__ = [
     "check_call",
     "check_choice",
     "check_codec_call",
+    "check_codec_reply",
     "check_count",
     "check_flag",
     "check_id",
@@ -41,6 +43,7 @@ __all__ = [
     "checked_init",
     "describe",
     "is_address",
+    "unchecked",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -205,6 +208,16 @@ def check_codec_call(function: object, credentials: object) -> None:
         raise InvalidArgumentError(
             f"credentials must be Credentials, not {type(credentials).__name__}"
         )
+
+
+def check_codec_reply(body: object, function: object) -> None:
+    """What a codec's `decode_reply` needs: the answer's bytes and the function's name."""
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise InvalidArgumentError(f"body must be bytes, not {type(body).__name__}")
+    if not isinstance(function, str):
+        raise InvalidArgumentError(f"function must be a str, not {type(function).__name__}")
+    if _CONTROL.search(function) or _SURROGATE.search(function):
+        raise InvalidArgumentError("function contains control characters or lone surrogates")
 
 
 def check_call(function: object, params: object, *, rules: ParamRules | None = None) -> None:
@@ -430,6 +443,7 @@ def checked_arguments(function: F) -> F:
             del args, kwargs
             return await coroutine
 
+        checked_coroutine.__unchecked__ = function  # type: ignore[attr-defined]
         return checked_coroutine  # type: ignore[return-value]
 
     @functools.wraps(function)
@@ -446,7 +460,18 @@ def checked_arguments(function: F) -> F:
             del args, kwargs
             raise
 
+    checked.__unchecked__ = function  # type: ignore[attr-defined]
     return checked  # type: ignore[return-value]
+
+
+def unchecked(method: F) -> F:
+    """The bound `method` without its `checked_arguments` wrapper, for internal hot paths
+    that always call it right (the dispatcher's codec calls)."""
+    function = getattr(method, "__func__", None)
+    raw = getattr(function, "__unchecked__", None)
+    if raw is None:
+        return method
+    return types.MethodType(raw, method.__self__)  # type: ignore[attr-defined, return-value]
 
 
 def checked_init(cls: C) -> C:

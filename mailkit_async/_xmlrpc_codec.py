@@ -11,7 +11,13 @@ from ._codec import Params
 from ._credentials import Credentials, SecretBytes
 from ._errors import InvalidArgumentError, UnknownFunctionOrderError
 from ._functions import Slot, SlotKind, spec_for
-from ._validate import XMLRPC_PARAMS, check_codec_call, check_params
+from ._validate import (
+    XMLRPC_PARAMS,
+    check_codec_call,
+    check_codec_reply,
+    check_params,
+    checked_arguments,
+)
 from ._xmlrpc_marshal import dump_value, method_call
 from ._xmlrpc_unmarshal import parse_response
 
@@ -36,6 +42,11 @@ class XmlRpcCodec:
     path: Final = "/rpc.fcgi"
     content_type: Final = "text/xml; charset=utf-8"
 
+    @checked_arguments
+    def __init__(self) -> None:
+        """No options; every call is encoded the same way."""
+
+    @checked_arguments
     def encode_call(self, function: str, params: Params, credentials: Credentials) -> bytes:
         """The request body, as `SecretBytes` (its repr hides the md5 it holds)."""
         check_codec_call(function, credentials)
@@ -48,7 +59,7 @@ class XmlRpcCodec:
             positional = list(given)
         else:
             raise InvalidArgumentError(
-                f"{function}: parameters must be a mapping or a list, not {type(params).__name__}"
+                f"{function}: params must be a mapping or a list, not {type(params).__name__}"
             )
         # The parameters are written without the credentials, which are spliced in after: if
         # the parameters fail, no frame of the traceback holds the md5 in a plain value.
@@ -60,7 +71,9 @@ class XmlRpcCodec:
         block = _credential_params(self, credentials)
         return SecretBytes(b"".join((document[:at], block, document[at:])))
 
+    @checked_arguments
     def decode_reply(self, body: bytes, *, function: str) -> object:
+        check_codec_reply(body, function)
         return parse_response(body, function=function)
 
 

@@ -77,6 +77,8 @@ def _seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
 def _seed(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidArgumentError(f"seed takes an int, not {describe(value)}")
+    if not -(2**63) <= value < 2**64:
+        raise InvalidArgumentError("seed must fit in 64 bits")
 
 
 def _header_value(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -91,16 +93,17 @@ def _header_value(_: object, attribute: attrs.Attribute[Any], value: object) -> 
         raise InvalidArgumentError(f"{attribute.name} is not a sendable header value")
 
 
-def _function_set(functions: object) -> frozenset[str] | None:
-    if functions is None:
+def _function_set(functions: Iterable[str] | None) -> frozenset[str] | None:
+    given: object = functions  # checked at run time: callers may pass anything
+    if given is None:
         return None
-    if isinstance(functions, str) or not isinstance(functions, Iterable):
+    if isinstance(given, str) or not isinstance(given, Iterable):
         raise InvalidArgumentError(
             "functions takes a collection of function names, not one string"
             if isinstance(functions, str)
-            else f"functions takes a collection of function names, not {describe(functions)}"
+            else f"functions takes a collection of function names, not {describe(given)}"
         )
-    names = frozenset(functions)
+    names = frozenset(given)
     if not all(isinstance(name, str) for name in names):
         raise InvalidArgumentError("functions takes function names (strings)")
     return names
