@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ._dispatch import CallTrace, RetryEvent
+from ._dispatch import CallTrace, RetryEvent, new_trace
 from ._errors import InvalidArgumentError, MailkitError, OutcomeUnknownError
 from ._retry import is_rate_limit
 from ._validate import check_count, check_instance, checked_arguments, describe
@@ -233,7 +233,7 @@ async def fan_out(
             throttled = throttled or is_rate_limit(event.error)
             retried(event)
 
-        trace = CallTrace(on_retry=retried_here)
+        trace = new_trace(retried_here)
         if limit is not None:
             await limit.acquire()
         try:

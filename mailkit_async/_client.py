@@ -22,7 +22,7 @@ from ._classify import (
 )
 from ._codec import Codec, Params
 from ._credentials import Credentials
-from ._dispatch import CallTrace, Dispatcher, RetryEvent
+from ._dispatch import CallTrace, Dispatcher, RetryEvent, new_trace
 from ._errors import ConfigurationError, InvalidArgumentError
 from ._functions import FUNCTIONS, RetryClass, spec_for
 from ._h1_sender import H1Sender
@@ -274,7 +274,7 @@ class MailkitClient:
         pace: Callable[[], Awaitable[None]] | None = None,
     ) -> Awaitable[T]:
         if trace is None:
-            trace = CallTrace(on_retry=self._on_retry)
+            trace = new_trace(self._on_retry)
         else:
             if not isinstance(trace, CallTrace):
                 raise InvalidArgumentError(f"trace must be a CallTrace, not {type(trace).__name__}")

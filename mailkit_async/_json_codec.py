@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any, Final, NoReturn
 
 from ._codec import Params
-from ._credentials import Credentials, SecretBytes
+from ._credentials import Credentials, SecretBytes, SecretText
 from ._errors import InvalidArgumentError, MalformedResponseError
 from ._functions import spec_for
 from ._validate import (
@@ -85,41 +85,50 @@ class JsonCodec:
     @checked_arguments
     def encode_call(self, function: str, params: Params, credentials: Credentials) -> bytes:
         """The request body, as `SecretBytes` (its repr hides the md5 it holds)."""
-        check_codec_call(function, credentials)
+        # The envelope up to the parameters depends only on the function and the credentials,
+        # which were checked when it was made. Made on first use: subclasses need not call
+        # __init__.
+        prefixes: dict[str, tuple[Credentials, SecretText]] | None = self.__dict__.get(
+            "_prefixes"
+        )
+        if prefixes is None:
+            prefixes = self.__dict__["_prefixes"] = {}
+        cached = prefixes.get(function) if type(function) is str else None
+        if cached is None or cached[0] is not credentials:
+            check_codec_call(function, credentials)
+            cached = None
         if not isinstance(params, Mapping):
             raise InvalidArgumentError(
                 f"{function}: params must be a mapping (the JSON API takes named parameters), "
                 f"not {type(params).__name__}"
             )
-        check_params(function, params, JSON_PARAMS)
         # The parameters are encoded first and apart from the md5: if they fail, no frame of
         # the traceback holds the secret in a plain value.
-        try:
-            encoded = _flat_strings(params)
-            if encoded is None:
+        encoded = _flat_strings(params)  # None unless every key and value is printable text
+        if encoded is None:
+            check_params(function, params, JSON_PARAMS)
+            try:
                 encoded = _encode_params(params, function)
-            tail = (encoded + "}").encode("utf-8")
-        except (TypeError, ValueError, RecursionError) as exc:
-            # Messages name types and reasons (never values).
-            raise InvalidArgumentError(
-                f"{function}: parameters are not JSON-encodable: {_short(exc)}"
-            ) from None
-        # The envelope up to the parameters depends only on the function and the credentials.
-        # Made on first use: subclasses need not call __init__.
-        prefixes: dict[str, tuple[Credentials, SecretBytes]] | None = self.__dict__.get(
-            "_prefixes"
-        )
-        if prefixes is None:
-            prefixes = self.__dict__["_prefixes"] = {}
-        cached = prefixes.get(function)
-        if cached is not None and cached[0] is credentials:
+            except (TypeError, ValueError, RecursionError) as exc:
+                # Messages name types and reasons (never values).
+                raise InvalidArgumentError(
+                    f"{function}: parameters are not JSON-encodable: {_short(exc)}"
+                ) from None
+        if cached is not None:
             prefix = cached[1]
         else:
             if len(prefixes) >= _MAX_PREFIXES:
                 prefixes.clear()
             prefix = _envelope(function, credentials)
             prefixes[function] = (credentials, prefix)
-        return SecretBytes(b"".join((prefix, tail)))
+        # Lone surrogates, the one thing UTF-8 cannot encode, were refused above; were one to
+        # slip through, the error is raised outside the handler, so that no exception whose
+        # `object` is this text (md5 included) is chained to it.
+        try:
+            return SecretBytes(prefix + encoded + "}", "utf-8")
+        except UnicodeEncodeError:
+            pass
+        raise InvalidArgumentError(f"{function}: parameters hold text UTF-8 cannot carry")
 
     @checked_arguments
     def decode_reply(self, body: bytes, *, function: str) -> object:
@@ -147,34 +156,28 @@ class JsonCodec:
         return value
 
 
-def _envelope(function: str, credentials: Credentials) -> SecretBytes:
-    """`{"function":...,"id":...,"md5":...,"parameters":` as SecretBytes.
+def _envelope(function: str, credentials: Credentials) -> SecretText:
+    """`{"function":...,"id":...,"md5":...,"parameters":` as SecretText.
 
     The md5 exists here only as temporaries inside one expression, never in a named local.
     """
     head = _ENCODER.encode({"function": function, "id": credentials.client_id})[:-1]
-    return SecretBytes(
-        b"".join(
-            (
-                head.encode("utf-8"),
-                b',"md5":',
-                _encode_string(credentials.md5).encode("utf-8"),
-                b',"parameters":',
-            )
-        )
-    )
+    return SecretText(f'{head},"md5":{_encode_string(credentials.md5)},"parameters":')
 
 
 def _flat_strings(params: Mapping[str, object]) -> str | None:
-    """The common case (every key and value a str) without the general encoder's walk."""
+    """The common case (every key and value printable text) without the general encoder's
+    walk; printable text holds neither NUL nor a lone surrogate, so it needs no other check."""
     if len(params) == 1:
         ((key, value),) = params.items()
-        if type(key) is str and type(value) is str:
+        if type(key) is str and type(value) is str and key.isprintable() and value.isprintable():
             return f"{{{_encode_string(key)}:{_encode_string(value)}}}"
         return None
     parts = []
     for key, value in params.items():
         if type(key) is not str or type(value) is not str:
+            return None
+        if not (key.isprintable() and value.isprintable()):
             return None
         parts.append(f"{_encode_string(key)}:{_encode_string(value)}")
     return "{" + ",".join(parts) + "}"
