@@ -151,7 +151,10 @@ class _Connection(asyncio.Protocol):
         self._parser = parser
         try:
             if len(body) <= _COALESCE_LIMIT:
-                transport.writelines((request, body))  # one syscall, one TCP segment
+                # One write: one syscall, one TCP segment, one TLS record. The joined copy is
+                # plain bytes, but never a local here; the transport's write keeps or sends it
+                # and reports socket failures through connection_lost, not by raising.
+                transport.write(b"".join((request, body)))
             else:
                 transport.write(request)
                 transport.write(body)
@@ -307,8 +310,8 @@ class H1Sender:
         target = self._targets.get(key)
         if target is None:
             target = self._targets[key] = _parse_target(url, headers)
-        # Head and body stay apart: the body is SecretBytes (it holds the md5), a joined copy
-        # would be plain bytes in this frame for any traceback to show.
+        # Head and body stay apart here: the body is SecretBytes (it holds the md5), a joined
+        # copy would be plain bytes in this frame for any traceback to show.
         request = target.head + b"%d\r\n\r\n" % len(body)
         loop = asyncio.get_running_loop()
         watchdog = self._watchdog
