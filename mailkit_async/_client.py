@@ -134,13 +134,12 @@ class MailkitClient:
         _check_base_url(base_url)
         if not isinstance(timeout, _Unset):
             _check_timeout(timeout)
+        optional = type(None)
         check_instance(
-            http_client, (httpx.AsyncClient, type(None)), name="http_client",
-            what="an httpx.AsyncClient or None",
+            http_client, (httpx.AsyncClient, optional), name="http_client", what="an httpx client"
         )
         check_instance(
-            transport, (httpx.AsyncBaseTransport, type(None)), name="transport",
-            what="an httpx transport or None",
+            transport, (httpx.AsyncBaseTransport, optional), name="transport", what="a transport"
         )
         _check_extra_messages(extra_messages)
         _check_callback(on_retry, "on_retry")
@@ -415,7 +414,8 @@ class MailkitClient:
         input order with `ordered=True`. `rate` caps requests per second; `adaptive=True`
         halves the in-flight limit when Mailkit answers 429/503 and climbs back after.
         """
-        _check_policy(retry, allow_none=True)
+        if retry is not None:
+            _check_policy(retry)
         return self._batch(
             recipients,
             lambda item, trace, pace: self._wipe_one(item, retry, trace, pace),
@@ -458,7 +458,8 @@ class MailkitClient:
             check_language(language)
         if id_message is not None:
             check_id(id_message, name="id_message")
-        _check_policy(retry, allow_none=True)
+        if retry is not None:
+            _check_policy(retry)
         return self._batch(
             recipients,
             lambda item, trace, pace: self._revalidate_one(
@@ -504,7 +505,8 @@ class MailkitClient:
                 raise InvalidArgumentError("call_many takes (function, params) pairs")
             return await self._call_one(pair[0], pair[1], None, retry, trace, pace)
 
-        _check_policy(retry, allow_none=True)
+        if retry is not None:
+            _check_policy(retry)
         return self._batch(
             calls, one, None, concurrency, rate, adaptive, ordered, on_outcome, on_retry, "calls"
         )
@@ -547,10 +549,10 @@ class MailkitClient:
         return Batch(outcomes, summary)
 
 
-def _check_policy(policy: object, *, allow_none: bool = False) -> RetryPolicy:
-    if not isinstance(policy, RetryPolicy) and not (allow_none and policy is None):
+def _check_policy(policy: object) -> RetryPolicy:
+    if not isinstance(policy, RetryPolicy):
         raise InvalidArgumentError(f"retry must be a RetryPolicy, not {type(policy).__name__}")
-    return policy  # type: ignore[return-value]  # None only where the caller ignores it
+    return policy
 
 
 def _check_callback(callback: object, name: str) -> None:

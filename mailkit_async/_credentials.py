@@ -119,11 +119,11 @@ class Credentials:
     __slots__ = ("_client_id", "_md5")
 
     def __init__(self, client_id: str, client_md5: str) -> None:
-        self._client_id = _check_client_id(client_id)
         # The md5 is wrapped first, and this frame forgets the caller's plain value before
         # anything can raise: a traceback records this frame's locals.
         md5 = _wrap(client_md5)
         del client_md5
+        self._client_id = _check_client_id(client_id)
         self._md5 = _check_md5(md5)
 
     @classmethod

@@ -338,6 +338,8 @@ async def test_constructor_failures_keep_the_md5_out(
         lambda: mk.MailkitClient(CLIENT_ID, SECRET + "\ud800"),
         lambda: mk.MailkitClient(CLIENT_ID, SECRET.encode()),  # type: ignore[arg-type]
         lambda: Credentials(CLIENT_ID, " " + SECRET + "\n\x7f"),
+        lambda: Credentials(None, SECRET),  # type: ignore[arg-type]
+        lambda: Credentials(CLIENT_ID + "\x00", SECRET),
         lambda: MailkitEmulator(CLIENT_ID, SECRET, allowed_ips="127.0.0.1"),
         lambda: MailkitEmulator(CLIENT_ID, SECRET, auto_create="yes"),  # type: ignore[arg-type]
     ]
