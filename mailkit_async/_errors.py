@@ -2,7 +2,8 @@
 
 ```
 MailkitError
-├── InvalidArgumentError        bad input, raised before any request is sent (also a ValueError)
+├── InvalidArgumentError        bad input, raised before any request is sent (also a ValueError
+│                               and a TypeError)
 ├── ConfigurationError          the client cannot be built as asked
 │   ├── MissingCredentialsError
 │   └── UnknownFunctionOrderError   XML-RPC call of a function with no known positional order
@@ -58,8 +59,12 @@ class MailkitError(Exception):
     """Base class of every error this library raises."""
 
 
-class InvalidArgumentError(MailkitError, ValueError):
-    """An argument was rejected before any request was sent."""
+class InvalidArgumentError(MailkitError, ValueError, TypeError):
+    """An argument was rejected before any request was sent.
+
+    Both a ValueError and a TypeError: a wrong value and a wrong type (or an unknown keyword)
+    are refused alike, and code catching either builtin keeps working.
+    """
 
 
 class ConfigurationError(MailkitError):

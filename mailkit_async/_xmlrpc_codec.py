@@ -5,11 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Final
+from xml.sax.saxutils import escape
 
 from ._codec import Params
-from ._credentials import Credentials
+from ._credentials import Credentials, SecretBytes
 from ._errors import InvalidArgumentError, UnknownFunctionOrderError
 from ._functions import Slot, SlotKind, spec_for
+from ._validate import (
+    XMLRPC_PARAMS,
+    check_codec_call,
+    check_codec_reply,
+    check_params,
+    checked_arguments,
+)
 from ._xmlrpc_marshal import method_call
 from ._xmlrpc_unmarshal import parse_response
 
@@ -20,6 +28,7 @@ _I4_MAX: Final = 2**31 - 1
 _I8_MAX: Final = 2**63 - 1
 _FLAG_VALUES: Final = {"TRUE": True, "FALSE": False}
 _ABSENT: Final = object()
+_PARAMS: Final = b"<params>"
 
 
 class XmlRpcCodec:
@@ -38,6 +47,7 @@ class XmlRpcCodec:
     path: Final = "/rpc.fcgi"
     content_type: Final = "text/xml; charset=utf-8"
 
+    @checked_arguments
     def __init__(self, *, send_nil: bool = False) -> None:
         if not isinstance(send_nil, bool):
             raise InvalidArgumentError(f"send_nil must be a bool, not {type(send_nil).__name__}")
@@ -51,26 +61,34 @@ class XmlRpcCodec:
     def __repr__(self) -> str:
         return f"XmlRpcCodec(send_nil={self._send_nil})"
 
+    @checked_arguments
     def encode_call(self, function: str, params: Params, credentials: Credentials) -> bytes:
+        """The request body, as `SecretBytes` (its repr hides the md5 it holds)."""
+        check_codec_call(function, credentials)
         given: object = params  # checked at run time: callers may pass anything
         if isinstance(given, Mapping):
+            check_params(function, given, XMLRPC_PARAMS)
             positional = _place(function, given, nil=self._send_nil)
         elif isinstance(given, list | tuple):
+            check_params(function, given, XMLRPC_PARAMS)
             positional = list(given)
         else:
             raise InvalidArgumentError(
-                f"{function}: parameters must be a mapping or a list, not {type(params).__name__}"
+                f"{function}: params must be a mapping or a list, not {type(params).__name__}"
             )
+        # The parameters are written without the credentials, which are spliced in after: if
+        # the parameters fail, no frame of the traceback holds the md5 in a plain value.
         try:
-            return method_call(
-                function,
-                [client_id_value(credentials.client_id), credentials.md5, *positional],
-                nil=self._send_nil,
-            )
+            document = method_call(function, positional, nil=self._send_nil)
         except InvalidArgumentError as exc:
             raise InvalidArgumentError(f"{function}: {exc}") from None
+        at = document.index(_PARAMS) + len(_PARAMS)
+        block = _credential_params(self, credentials)
+        return SecretBytes(b"".join((document[:at], block, document[at:])))
 
+    @checked_arguments
     def decode_reply(self, body: bytes, *, function: str) -> object:
+        check_codec_reply(body, function)
         return parse_response(body, function=function)
 
 
@@ -86,6 +104,32 @@ def client_id_value(client_id: str) -> int | str:
         if number <= _I4_MAX and str(number) == client_id:
             return number
     return client_id
+
+
+def _credential_params(codec: XmlRpcCodec, credentials: Credentials) -> SecretBytes:
+    """The client_id and md5 `<param>`s, made once per credentials (made on first use:
+    subclasses need not call __init__)."""
+    cached: tuple[Credentials, SecretBytes] | None = codec.__dict__.get("_credential_params")
+    if cached is not None and cached[0] is credentials:
+        return cached[1]
+    client_id = client_id_value(credentials.client_id)
+    first = (
+        f"<int>{client_id}</int>"
+        if isinstance(client_id, int)
+        else f"<string>{escape(client_id)}</string>"
+    )
+    # Credentials hold no character XML cannot carry, and none that needs more than escape().
+    block = SecretBytes(
+        b"".join(
+            (
+                f"<param><value>{first}</value></param><param><value><string>".encode(),
+                escape(credentials.md5).encode("utf-8"),
+                b"</string></value></param>",
+            )
+        )
+    )
+    codec.__dict__["_credential_params"] = (credentials, block)
+    return block
 
 
 def _place(function: str, params: Mapping[str, object], *, nil: bool) -> list[object]:

@@ -106,22 +106,25 @@ INT_DIGITS = sys.get_int_max_str_digits() or 4300
 json_ints = st.integers() | st.integers(
     min_value=-(10 ** (INT_DIGITS - 1)), max_value=10 ** (INT_DIGITS - 1)
 )
+# Hypothesis text has no lone surrogates; NUL is left out: parameters may not hold it.
+json_text = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
 json_scalars = (
     st.none()
     | st.booleans()
     | json_ints
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text()  # hypothesis text has no lone surrogates; astral characters included
+    | st.text(json_text)  # astral characters included
     | st.text(st.characters(min_codepoint=0x10000), max_size=4)
 )
 json_values = st.recursive(
     json_scalars,
     lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(json_text, max_size=8), inner, max_size=4)
     ),
     max_leaves=20,
 )
-json_params = st.dictionaries(st.text(max_size=10), json_values, max_size=5)
+json_params = st.dictionaries(st.text(json_text, max_size=10), json_values, max_size=5)
 
 
 @FAST

@@ -16,7 +16,17 @@ from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
+from .._credentials import SecretText
+from .._errors import InvalidArgumentError
 from .._functions import FUNCTIONS, GLOBAL_MESSAGES, Message, Protocols
+from .._validate import (
+    check_count,
+    check_flag,
+    check_instance,
+    check_text,
+    checked_arguments,
+    describe,
+)
 from ._faults import FAULT_KINDS, FaultEvent, FaultKind, Faults, fault_reply
 from ._transport import EmulatorTransport
 from ._values import (
@@ -43,6 +53,7 @@ _FIRST_ID_SEND = 500001
 _FIRST_ID_SEND_MESSAGE = 700000001
 _LANGUAGES = frozenset({"cs", "en", "de", "ru", "pl", "sk", "hu"})
 _CUSTOM_KEYS = tuple(CUSTOM_FIELDS.values())
+_PROFILE_KEY_SET = frozenset({*PROFILE_KEYS, *_CUSTOM_KEYS})
 _MAX_LIST_PAGE = 10000  # mailinglist.getstatus: "max. 10000"
 _UNAUTHORIZED, _DISALLOWED_IP = GLOBAL_MESSAGES
 _TIME = "%Y-%m-%d %H:%M:%S"
@@ -173,6 +184,7 @@ class MailkitEmulator:
     inject seeded failures.
     """
 
+    @checked_arguments
     def __init__(
         self,
         client_id: str,
@@ -181,15 +193,21 @@ class MailkitEmulator:
         allowed_ips: Iterable[str] | None = None,
         auto_create: bool = False,
     ) -> None:
+        # Wrapped and forgotten first: a traceback records this frame's locals.
+        given: object = client_md5
+        del client_md5
+        md5 = SecretText(given) if isinstance(given, str) else None
+        del given
+        if md5 is None:
+            raise InvalidArgumentError("client_md5 must be a str")
+        self._client_id = check_text(client_id, name="client_id", max_length=64)
+        self._client_md5 = check_text(md5, name="client_md5", max_length=1000)
+        check_flag(auto_create, name="auto_create")
         if isinstance(allowed_ips, str):
-            raise TypeError("allowed_ips takes a collection of addresses, not one string")
-        self._client_id = client_id
-        self._client_md5 = client_md5
-        self._allowed = (
-            None
-            if allowed_ips is None
-            else tuple(ipaddress.ip_network(ip, strict=False) for ip in allowed_ips)
-        )
+            raise InvalidArgumentError(
+                "allowed_ips takes a collection of addresses, not one string"
+            )
+        self._allowed = None if allowed_ips is None else _networks(allowed_ips)
         self._auto_create = auto_create
         self._recipients: dict[int, Recipient] = {}
         self._ids_by_address: dict[str, list[int]] = {}
@@ -216,13 +234,18 @@ class MailkitEmulator:
 
     # -- arranging and inspecting state ---------------------------------------------------
 
+    @checked_arguments
     def add_mailing_list(self, name: str, description: str = "", *, enabled: bool = True) -> int:
         """Create a mailing list and return its ID."""
+        check_text(name, name="name")
+        check_text(description, name="description", max_length=10_000)
+        check_flag(enabled, name="enabled")
         list_id = self._next_list_id
         self._next_list_id += 1
         self._lists[list_id] = MailingList(list_id, name, description, enabled)
         return list_id
 
+    @checked_arguments
     def add_campaign(
         self,
         name: str,
@@ -232,18 +255,26 @@ class MailkitEmulator:
         attachments: bool = False,
     ) -> int:
         """Create an email campaign for sendmail and return its ID (ID_message)."""
+        check_text(name, name="name")
+        check_text(subject, name="subject", max_length=10_000)
+        if sender is not None and not is_address(check_text(sender, name="sender")):
+            raise InvalidArgumentError(f"sender: not an email address: {describe(sender)}")
+        check_flag(attachments, name="attachments")
         campaign_id = 1000 + len(self._campaigns) + 1
         self._campaigns[campaign_id] = Campaign(
             campaign_id, name, subject, sender, attachments=attachments
         )
         return campaign_id
 
+    @checked_arguments
     def add_topic(self, name: str) -> int:
         """Create a campaign topic (for email.topics) and return its ID."""
+        check_text(name, name="name")
         topic_id = 100 + len(self._topics) + 1
         self._topics[topic_id] = name
         return topic_id
 
+    @checked_arguments
     def add_recipient(
         self,
         email: str,
@@ -253,27 +284,32 @@ class MailkitEmulator:
         profile: Mapping[str, str] | None = None,
     ) -> Recipient:
         """Add a recipient to a mailing list; IDs count up from 12345678."""
-        if not is_address(email):
-            raise ValueError(f"not an email address: {email!r}")
-        if mailing_list_id not in self._lists:
-            raise ValueError(f"no mailing list {mailing_list_id}")
+        if not is_address(check_text(email, name="email", max_length=254)):
+            raise InvalidArgumentError(f"email: not an email address: {describe(email)}")
+        check_flag(subscribed, name="subscribed")
+        if check_count(mailing_list_id, name="mailing_list_id") not in self._lists:
+            raise InvalidArgumentError(f"mailing_list_id: no mailing list {mailing_list_id}")
         if self._on_list(email, mailing_list_id) is not None:
-            raise ValueError(f"{email!r} is already on mailing list {mailing_list_id}")
-        unknown = set(profile or ()) - {*PROFILE_KEYS, *_CUSTOM_KEYS}
-        if unknown:
-            raise ValueError(f"unknown profile keys: {sorted(unknown)}")
+            raise InvalidArgumentError(
+                f"email: {email!r} is already on mailing list {mailing_list_id}"
+            )
+        _check_profile(profile)
         return self._insert(email, mailing_list_id, subscribed, dict(profile or {}))
 
+    @checked_arguments
     def recipient(self, email_or_id: str | int) -> Recipient | None:
         """Find a recipient by ID_email or by address (case-insensitive; lowest ID first)."""
+        _check_key(email_or_id, "email_or_id")
         found = self._lookup(email_or_id, create=False)
         return found[0] if found else None
 
+    @checked_arguments
     def confirm(self, email_or_id: str | int) -> list[Recipient]:
         """The recipient clicks the opt-in link: every pending record it names is subscribed.
 
         Raises ValueError when nothing it names waits for a confirmation.
         """
+        _check_key(email_or_id, "email_or_id")
         pending = [r for r in self._lookup(email_or_id, create=False) or () if r.pending]
         if not pending:
             raise ValueError(f"no confirmation is pending for {email_or_id!r}")
@@ -286,8 +322,10 @@ class MailkitEmulator:
         """Every recipient record, in ID order."""
         return [self._recipients[i] for i in sorted(self._recipients)]
 
+    @checked_arguments
     def subscribers(self, mailing_list_id: int) -> frozenset[str]:
         """The addresses subscribed on a mailing list (pending double opt-ins not included)."""
+        check_count(mailing_list_id, name="mailing_list_id")
         return frozenset(
             r.email
             for r in self._recipients.values()
@@ -365,6 +403,7 @@ class MailkitEmulator:
         """
         return list(self._calls)
 
+    @checked_arguments
     def clear_calls(self) -> None:
         """Forget the call log; a long run (a soak or a benchmark) keeps memory flat with it."""
         self._calls.clear()
@@ -382,7 +421,9 @@ class MailkitEmulator:
     @faults.setter
     def faults(self, faults: Faults | None) -> None:
         if faults is not None and not isinstance(faults, Faults):
-            raise TypeError(f"faults takes a Faults plan or None, not {faults!r}")
+            raise InvalidArgumentError(
+                f"faults takes a Faults plan or None, not {type(faults).__name__}"
+            )
         if faults is not None:
             self._rng = random.Random(faults.seed)
         self._faults = faults
@@ -400,6 +441,7 @@ class MailkitEmulator:
         """
         return list(self._fault_log)
 
+    @checked_arguments
     def process_wipe_queue(self) -> frozenset[int]:
         """Run the daily wipe: delete every queued recipient, empty the queue, return the IDs."""
         wiped = frozenset(self._wipe_queue)
@@ -410,6 +452,7 @@ class MailkitEmulator:
         self._wipe_queue.clear()
         return wiped
 
+    @checked_arguments
     def inject(
         self,
         function: str,
@@ -424,27 +467,40 @@ class MailkitEmulator:
 
         Injected replies change no state and skip every check, even decoding the body.
         """
-        if times < 1:
-            raise ValueError("times must be at least 1")
+        check_text(function, name="function", max_length=200)
+        check_instance(body, bytes, name="body", what="bytes")
+        check_count(status, name="status", minimum=100, maximum=999)
+        check_instance(headers, (Mapping, type(None)), name="headers", what="a mapping or None")
+        check_count(times, name="times")
+        # Checked here so neither mount has to fail half-way through a reply.
+        if content_type is not None:
+            _check_header_text(content_type, "content_type")
         pairs = [("Content-Type", content_type)] if content_type is not None else []
+        given: list[tuple[object, object]] = list((headers or {}).items())  # checked at run time
+        for name, value in given:
+            _check_header_text(name, "headers")
+            _check_header_text(value, "headers")
         pairs += (headers or {}).items()
-        for pair in pairs:
-            # Checked here so neither mount has to fail half-way through a reply.
-            if any(not text.isascii() or "\r" in text or "\n" in text for text in pair):
-                raise ValueError(f"header not sendable: {pair!r}")
         response = EmulatorResponse(status, tuple(pairs), body)
         self._injections.append(_Injection(function, response, times))
 
+    @checked_arguments
     def transport(self, *, client_ip: str = "127.0.0.1") -> EmulatorTransport:
         """An httpx transport serving this emulator in-process."""
+        check_text(client_ip, name="client_ip", max_length=100)
         return EmulatorTransport(self, client_ip=client_ip)
 
     # -- the pure core --------------------------------------------------------------------
 
+    @checked_arguments
     def handle(
         self, path: str, body: bytes, *, client_ip: str = "127.0.0.1", method: str = "POST"
     ) -> EmulatorResponse:
         """Answer one HTTP request; the query string of `path` is ignored."""
+        check_text(path, name="path", max_length=64 * 1024)
+        check_instance(body, (bytes, bytearray, memoryview), name="body", what="bytes")
+        check_text(client_ip, name="client_ip", max_length=100)
+        check_text(method, name="method", max_length=100)
         protocol = PROTOCOLS.get(path.partition("?")[0])
         if protocol is None:
             return plain(404, "Not Found")
@@ -1148,6 +1204,51 @@ class MailkitEmulator:
                 }
             )
         return reply(call.protocol, records)
+
+
+def _networks(
+    allowed_ips: Iterable[str],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    check_instance(allowed_ips, Iterable, name="allowed_ips", what="a collection of addresses")
+    networks = []
+    for ip in allowed_ips:
+        check_text(ip, name="allowed_ips", max_length=100)
+        try:
+            networks.append(ipaddress.ip_network(ip, strict=False))
+        except ValueError as exc:
+            raise InvalidArgumentError(f"allowed_ips: {exc}") from None
+    return tuple(networks)
+
+
+def _check_profile(profile: object) -> None:
+    if profile is None:
+        return
+    if not isinstance(profile, Mapping):
+        raise InvalidArgumentError(f"profile must be a mapping or None, not {describe(profile)}")
+    unknown = [key for key in profile if key not in _PROFILE_KEY_SET]
+    if unknown:
+        names = sorted(describe(key) for key in unknown)
+        raise InvalidArgumentError(f"profile: unknown profile keys: {names}")
+    for key, value in profile.items():
+        check_text(value, name=f"profile[{key!r}]")
+
+
+def _check_header_text(text: object, name: str) -> None:
+    if not isinstance(text, str) or not text.isascii() or not text.isprintable():
+        raise InvalidArgumentError(
+            f"{name}: header not sendable (ASCII text without control characters is)"
+        )
+
+
+def _check_key(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidArgumentError(
+            f"{name} must be an address (str) or an ID_email (int), not {type(value).__name__}"
+        )
+    if isinstance(value, str):
+        check_text(value, name=name, max_length=254)
+    else:
+        check_count(value, name=name, minimum=0)
 
 
 def _left(recipient: Recipient) -> bool:
