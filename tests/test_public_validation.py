@@ -307,7 +307,9 @@ SURFACE: dict[str, Row] = {
         lambda env: {"name": "Spring"},
         _emulator("add_campaign"),
     ),
-    "MailkitEmulator.add_topic": Row(("name",), lambda env: {"name": "News"}, _emulator("add_topic")),
+    "MailkitEmulator.add_topic": Row(
+        ("name",), lambda env: {"name": "News"}, _emulator("add_topic")
+    ),
     "MailkitEmulator.subscribers": Row(
         ("mailing_list_id",), lambda env: {"mailing_list_id": 1}, _emulator("subscribers")
     ),
