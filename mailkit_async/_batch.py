@@ -23,10 +23,11 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ._dispatch import CallTrace, RetryEvent
+from ._dispatch import CallTrace, RetryEvent, new_trace
 from ._errors import InvalidArgumentError, MailkitError, OutcomeUnknownError
 from ._meters import AdaptiveLimit, RateMeter
 from ._retry import is_rate_limit
+from ._validate import check_count, check_instance, checked_arguments, describe
 
 __all__ = ["Batch", "BatchSummary", "Outcome", "fan_out"]
 
@@ -74,7 +75,10 @@ class Batch(AsyncIterator[Outcome[I, R]]):
     flight; `async with batch:` (or `aclose()`) makes that cleanup finish before moving on.
     """
 
+    @checked_arguments
     def __init__(self, outcomes: AsyncIterator[Outcome[I, R]], summary: BatchSummary) -> None:
+        check_instance(outcomes, AsyncIterator, name="outcomes", what="an async iterator")
+        check_instance(summary, BatchSummary, name="summary", what="a BatchSummary")
         self._outcomes = outcomes
         self._summary = summary
 
@@ -88,6 +92,7 @@ class Batch(AsyncIterator[Outcome[I, R]]):
     async def __anext__(self) -> Outcome[I, R]:
         return await anext(self._outcomes)
 
+    @checked_arguments
     async def aclose(self) -> None:
         """Stop: cancel in-flight calls and wait for the workers to finish."""
         aclose = getattr(self._outcomes, "aclose", None)
@@ -101,24 +106,35 @@ class Batch(AsyncIterator[Outcome[I, R]]):
         await self.aclose()
 
 
-def check_batch_options(items: object, concurrency: object, rate: object, ceiling: int) -> None:
+def check_batch_options(
+    items: object, concurrency: object, rate: object, ceiling: int, *, items_name: str = "items"
+) -> None:
     """Refuse bad batch arguments before any work starts."""
     if not isinstance(items, Iterable | AsyncIterable) or isinstance(items, str | bytes):
         raise InvalidArgumentError(
-            f"items must be an iterable or async iterable, not {type(items).__name__}"
+            f"{items_name} must be an iterable or async iterable, not {type(items).__name__}"
         )
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidArgumentError(f"concurrency must be an int >= 1, got {concurrency!r}")
-    if concurrency > ceiling:
+    count = check_count(concurrency, name="concurrency")
+    if count > ceiling:
         # More waiters than pooled connections is where httpcore leaks slots on cancellation.
         raise InvalidArgumentError(
-            f"concurrency {concurrency} exceeds the client's max_concurrency {ceiling}; "
-            f"create the client with max_concurrency={concurrency}"
+            f"concurrency {count} exceeds the client's max_concurrency {ceiling}; "
+            f"create the client with max_concurrency={count}"
         )
-    if rate is not None and (
-        isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < math.inf
-    ):
-        raise InvalidArgumentError(f"rate must be a positive number of requests/s, got {rate!r}")
+    if rate is not None and not 0 < _per_second(rate) < math.inf:
+        raise InvalidArgumentError(
+            f"rate must be a positive number of requests/s, got {describe(rate)}"
+        )
+
+
+def _per_second(rate: object) -> float:
+    """`rate` as a float: NaN when it is no number, infinity when no float holds it."""
+    if isinstance(rate, bool) or not isinstance(rate, int | float):
+        return math.nan
+    try:
+        return float(rate)
+    except OverflowError:
+        return math.inf
 
 
 async def fan_out(
@@ -250,7 +266,7 @@ class _Run(Generic[I, R]):
 
     async def _run(self, item: I, index: int) -> Outcome[I, R]:
         watch = _Watch(self)
-        trace = CallTrace(on_retry=watch)
+        trace = new_trace(watch)
         if self._limit is not None:
             await self._limit.wait_can_start()
         try:

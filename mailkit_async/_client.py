@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import ssl
+import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Final, Literal, TypeVar
 
@@ -21,7 +22,7 @@ from ._classify import (
 )
 from ._codec import Codec, Params
 from ._credentials import Credentials
-from ._dispatch import CallTrace, Dispatcher, RetryEvent
+from ._dispatch import CallTrace, Dispatcher, RetryEvent, new_trace
 from ._errors import ConfigurationError, InvalidArgumentError
 from ._functions import FUNCTIONS, RetryClass, spec_for
 from ._h1_sender import H1Sender
@@ -30,7 +31,21 @@ from ._httpx_sender import HttpxSender
 from ._json_codec import JsonCodec
 from ._results import RevalidateResult, WipeResult
 from ._retry import RetryPolicy
-from ._validate import check_call, check_id, check_language, check_recipient, check_text
+from ._validate import (
+    ANY_CODEC,
+    check_call,
+    check_choice,
+    check_count,
+    check_flag,
+    check_id,
+    check_instance,
+    check_language,
+    check_recipient,
+    check_seconds,
+    check_text,
+    checked_arguments,
+    describe,
+)
 from ._xmlrpc_codec import XmlRpcCodec
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "MailkitClient"]
@@ -85,6 +100,7 @@ class MailkitClient:
     replaces the default trust store (certifi, or `SSL_CERT_FILE`) in either engine.
     """
 
+    @checked_arguments
     def __init__(
         self,
         client_id: str | int | None = None,
@@ -92,7 +108,7 @@ class MailkitClient:
         *,
         protocol: Literal["json", "xmlrpc"] | Codec = "json",
         base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout | _Unset = _UNSET,
+        timeout: float | httpx.Timeout | _Unset | None = _UNSET,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         engine: Literal["auto", "builtin", "httpx"] = "auto",
@@ -103,18 +119,30 @@ class MailkitClient:
         retry: RetryPolicy | None = None,
         on_retry: Callable[[RetryEvent], None] | None = None,
     ) -> None:
-        self._credentials = Credentials.resolve(client_id, client_md5)
+        try:
+            self._credentials = Credentials.resolve(client_id, client_md5)
+        finally:
+            # Only the Credentials hold it from here: a traceback records this frame's locals.
+            del client_md5
         self._codec = _make_codec(protocol)
-        positive: tuple[tuple[str, object], ...] = (
-            ("max_concurrency", max_concurrency),
-            ("max_response_bytes", max_response_bytes),
+        # Built-in codecs check the parameters as they encode them; a custom one gets the
+        # checks no wire format could do without, here.
+        builtin = type(self._codec).encode_call in (JsonCodec.encode_call, XmlRpcCodec.encode_call)
+        self._param_rules = None if builtin else ANY_CODEC
+        check_count(max_concurrency, name="max_concurrency")
+        check_count(max_response_bytes, name="max_response_bytes")
+        _check_base_url(base_url)
+        if not isinstance(timeout, _Unset):
+            _check_timeout(timeout)
+        optional = type(None)
+        check_instance(
+            http_client, (httpx.AsyncClient, optional), name="http_client", what="an httpx client"
         )
-        for name, value in positive:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgumentError(f"{name} must be a positive int, got {value!r}")
-        url: object = base_url  # checked at run time: callers may pass anything
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-            raise InvalidArgumentError(f"base_url must be an http(s) URL, got {base_url!r}")
+        check_instance(
+            transport, (httpx.AsyncBaseTransport, optional), name="transport", what="a transport"
+        )
+        _check_extra_messages(extra_messages)
+        _check_callback(on_retry, "on_retry")
         self._wipe_table, self._revalidate_table = build_tables(extra_messages)
         self._retry = _check_policy(retry) if retry is not None else RetryPolicy()
         self._on_retry = on_retry
@@ -174,6 +202,7 @@ class MailkitClient:
     ) -> None:
         await self.aclose()
 
+    @checked_arguments
     async def aclose(self) -> None:
         """Close the HTTP client if this client created it. Safe to call twice."""
         if self._state is _State.OPEN:
@@ -184,6 +213,7 @@ class MailkitClient:
         if self._state is _State.CLOSED:
             raise ConfigurationError("this MailkitClient is closed; create a new one")
 
+    @checked_arguments
     async def call(
         self,
         function: str,
@@ -217,7 +247,9 @@ class MailkitClient:
         pace: Callable[[], Awaitable[None]] | None,
     ) -> Awaitable[Any]:
         params = {} if params is None else params
-        check_call(function, params)
+        check_call(function, params, rules=self._param_rules)
+        if idempotent is not None:
+            check_flag(idempotent, name="idempotent")
         spec = spec_for(function)
         if idempotent is not None:
             retry_class = RetryClass.IDEMPOTENT if idempotent else RetryClass.UNSAFE
@@ -241,9 +273,12 @@ class MailkitClient:
         pace: Callable[[], Awaitable[None]] | None = None,
     ) -> Awaitable[T]:
         if trace is None:
-            trace = CallTrace(on_retry=self._on_retry)
-        elif trace.on_retry is None:
-            trace.on_retry = self._on_retry
+            trace = new_trace(self._on_retry)
+        else:
+            if not isinstance(trace, CallTrace):
+                raise InvalidArgumentError(f"trace must be a CallTrace, not {type(trace).__name__}")
+            if trace.on_retry is None:
+                trace.on_retry = self._on_retry
         return self._dispatcher.dispatch(
             function,
             params,
@@ -254,6 +289,7 @@ class MailkitClient:
             pace=pace,
         )
 
+    @checked_arguments
     async def wipe(
         self,
         recipient: str | int,
@@ -285,6 +321,7 @@ class MailkitClient:
             pace,
         )
 
+    @checked_arguments
     async def revalidate(
         self,
         recipient: str | int,
@@ -332,8 +369,7 @@ class MailkitClient:
         pace: Callable[[], Awaitable[None]] | None,
     ) -> Awaitable[RevalidateResult]:
         key, value = check_recipient(recipient)
-        if not isinstance(agreement, bool):
-            raise InvalidArgumentError(f"agreement must be a bool, not {type(agreement).__name__}")
+        check_flag(agreement, name="agreement")
         params: dict[str, object] = {key: value, "agreement": agreement}
         if channel is not None:
             params["channel"] = check_text(channel, name="channel", max_length=255)
@@ -357,6 +393,7 @@ class MailkitClient:
             pace,
         )
 
+    @checked_arguments
     def wipe_many(
         self,
         recipients: Iterable[str | int] | AsyncIterable[str | int],
@@ -377,6 +414,8 @@ class MailkitClient:
         input order with `ordered=True`. `rate` caps requests per second; `adaptive=True`
         halves the in-flight limit when Mailkit answers 429/503 and climbs back after.
         """
+        if retry is not None:
+            _check_policy(retry)
         return self._batch(
             recipients,
             lambda item, trace, pace: self._wipe_one(item, retry, trace, pace),
@@ -389,6 +428,7 @@ class MailkitClient:
             on_retry,
         )
 
+    @checked_arguments
     def revalidate_many(
         self,
         recipients: Iterable[str | int] | AsyncIterable[str | int],
@@ -410,8 +450,16 @@ class MailkitClient:
         Without agreement, an item that may have reached Mailkit is never re-sent: its
         outcome's error is `OutcomeUnknownError`.
         """
-        if not isinstance(agreement, bool):
-            raise InvalidArgumentError(f"agreement must be a bool, not {type(agreement).__name__}")
+        # Checked here, once: per item they would only become as many failed outcomes.
+        check_flag(agreement, name="agreement")
+        if channel is not None:
+            check_text(channel, name="channel", max_length=255)
+        if language is not None:
+            check_language(language)
+        if id_message is not None:
+            check_id(id_message, name="id_message")
+        if retry is not None:
+            _check_policy(retry)
         return self._batch(
             recipients,
             lambda item, trace, pace: self._revalidate_one(
@@ -434,6 +482,7 @@ class MailkitClient:
             on_retry,
         )
 
+    @checked_arguments
     def call_many(
         self,
         calls: Iterable[tuple[str, Params]] | AsyncIterable[tuple[str, Params]],
@@ -456,8 +505,10 @@ class MailkitClient:
                 raise InvalidArgumentError("call_many takes (function, params) pairs")
             return await self._call_one(pair[0], pair[1], None, retry, trace, pace)
 
+        if retry is not None:
+            _check_policy(retry)
         return self._batch(
-            calls, one, None, concurrency, rate, adaptive, ordered, on_outcome, on_retry
+            calls, one, None, concurrency, rate, adaptive, ordered, on_outcome, on_retry, "calls"
         )
 
     def _batch(
@@ -471,10 +522,17 @@ class MailkitClient:
         ordered: bool,
         on_outcome: Callable[[Any], None] | None,
         on_retry: Callable[[RetryEvent], None] | None,
+        items_name: str = "recipients",
     ) -> Batch[Any, Any]:
         self._check_open()
         concurrency = self._max_concurrency if concurrency is None else concurrency
-        check_batch_options(items, concurrency, rate, self._max_concurrency)
+        check_batch_options(
+            items, concurrency, rate, self._max_concurrency, items_name=items_name
+        )
+        check_flag(adaptive, name="adaptive")
+        check_flag(ordered, name="ordered")
+        _check_callback(on_outcome, "on_outcome")
+        _check_callback(on_retry, "on_retry")
         summary = BatchSummary()
         outcomes = fan_out(
             items,
@@ -497,12 +555,66 @@ def _check_policy(policy: object) -> RetryPolicy:
     return policy
 
 
+def _check_callback(callback: object, name: str) -> None:
+    if callback is not None and not callable(callback):
+        raise InvalidArgumentError(
+            f"{name} must be callable or None, not {type(callback).__name__}"
+        )
+
+
+def _check_base_url(base_url: object) -> None:
+    if not isinstance(base_url, str):
+        raise InvalidArgumentError(
+            f"base_url must be an http(s) URL (str), not {type(base_url).__name__}"
+        )
+    if not base_url.isprintable() or " " in base_url or not base_url.isascii():
+        raise InvalidArgumentError(
+            "base_url holds spaces, control characters or non-ASCII characters; "
+            "percent-encode them"
+        )
+    try:
+        parts = urllib.parse.urlsplit(base_url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise InvalidArgumentError(f"base_url is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidArgumentError(
+            f"base_url must be an http(s) URL with a host, got {describe(base_url)}"
+        )
+
+
+def _check_timeout(timeout: object) -> None:
+    """A number of seconds, None (no timeouts) or an httpx.Timeout, each part finite and > 0."""
+    if timeout is None:
+        return
+    if isinstance(timeout, httpx.Timeout):
+        for part in ("connect", "read", "write", "pool"):
+            check_seconds(getattr(timeout, part), name=f"timeout.{part}", allow_none=True)
+        return
+    check_seconds(timeout, name="timeout")
+
+
+def _check_extra_messages(extra: object) -> None:
+    if extra is None:
+        return
+    if not isinstance(extra, Mapping):
+        raise InvalidArgumentError(
+            f"extra_messages must be a mapping of function name to messages, not "
+            f"{type(extra).__name__}"
+        )
+    for function, messages in extra.items():
+        if not isinstance(function, str) or not isinstance(messages, Mapping):
+            raise InvalidArgumentError(
+                "extra_messages maps a function name (str) to a mapping of message to status"
+            )
+
+
 def _make_codec(protocol: object) -> Codec:
     if isinstance(protocol, str):
         codec_type = _CODECS.get(protocol)
         if codec_type is None:
             raise InvalidArgumentError(
-                f"protocol must be 'json', 'xmlrpc' or a Codec, not {protocol!r}"
+                f"protocol must be 'json', 'xmlrpc' or a Codec, not {describe(protocol)}"
             )
         return codec_type()
     if isinstance(protocol, Codec):
@@ -518,14 +630,13 @@ def _make_sender(
     engine: object,
     http_client: httpx.AsyncClient | None,
     transport: httpx.AsyncBaseTransport | None,
-    timeout: float | httpx.Timeout,
+    timeout: float | httpx.Timeout | None,
     timeout_given: bool,
     ssl_context: ssl.SSLContext | None,
     max_concurrency: int,
     max_response_bytes: int,
 ) -> Sender:
-    if engine not in ("auto", "builtin", "httpx"):
-        raise InvalidArgumentError(f"engine must be 'auto', 'builtin' or 'httpx', not {engine!r}")
+    check_choice(engine, name="engine", choices=("auto", "builtin", "httpx"))
     if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
         raise InvalidArgumentError(
             f"ssl_context must be an ssl.SSLContext, not {type(ssl_context).__name__}"

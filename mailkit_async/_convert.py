@@ -54,6 +54,14 @@ def _structure_int(value: object, _: type) -> int:
     return lenient_int(value)
 
 
+def _structure_echo(value: object, _: object) -> str | None:
+    # The recipient the API echoes back. A server that types scalars by their look
+    # (XMLRPC::Lite) sends an echoed "12345678" as <int>: its decimal text is the same string.
+    if type(value) is int:  # not bool, not float: those would be a different text
+        return str(value)
+    return None if value is None else _structure_str(value, str)
+
+
 def _structure_str(value: object, _: type) -> str:
     # cattrs' default would turn 5 into "5"; a number where text belongs is a shape error.
     if not isinstance(value, str):
@@ -67,7 +75,12 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(str, _structure_str)
     converter.register_structure_hook(
         StatusReply,
-        make_dict_structure_fn(StatusReply, converter, id_email=override(rename="ID_email")),
+        make_dict_structure_fn(
+            StatusReply,
+            converter,
+            id_email=override(rename="ID_email"),
+            email=override(struct_hook=_structure_echo),
+        ),
     )
     return converter
 

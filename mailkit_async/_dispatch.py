@@ -14,9 +14,10 @@ import attrs
 
 from ._classify import raise_for_global_error
 from ._codec import Codec, Params
-from ._credentials import Credentials
+from ._credentials import Credentials, conceal
 from ._errors import (
     HTTPStatusError,
+    InvalidArgumentError,
     MailkitError,
     MalformedResponseError,
     OutcomeUnknownError,
@@ -25,9 +26,10 @@ from ._errors import (
 from ._functions import RetryClass
 from ._http import HttpReply, Sender, parse_retry_after
 from ._retry import Decision, RetryPolicy, backoff_delay, decide
+from ._validate import check_count, checked_init, unchecked
 from ._version import __version__
 
-__all__ = ["CallTrace", "Dispatcher", "RetryEvent"]
+__all__ = ["CallTrace", "Dispatcher", "RetryEvent", "new_trace"]
 
 T = TypeVar("T")
 
@@ -44,12 +46,30 @@ class RetryEvent:
     error: MailkitError
 
 
+@checked_init
 @attrs.define
 class CallTrace:
     """What one call went through; filled in as it runs (the batcher reads it)."""
 
     attempts: int = 0
     on_retry: Callable[[RetryEvent], None] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # Checked once here, not by attrs on every assignment: `attempts` counts on the hot path.
+        check_count(self.attempts, name="attempts", minimum=0)
+        if self.on_retry is not None and not callable(self.on_retry):
+            raise InvalidArgumentError(
+                f"on_retry must be callable or None, not {type(self.on_retry).__name__}"
+            )
+
+
+def new_trace(on_retry: Callable[[RetryEvent], None] | None = None) -> CallTrace:
+    """A CallTrace built without the checks of its public constructor: the library's own,
+    one per call, on the hot path."""
+    trace: CallTrace = object.__new__(CallTrace)
+    trace.attempts = 0
+    trace.on_retry = on_retry
+    return trace
 
 
 class Dispatcher:
@@ -59,7 +79,15 @@ class Dispatcher:
     body. The sender bounds concurrency and enforces the deadline.
     """
 
-    __slots__ = ("_codec", "_credentials", "_headers", "_sender", "_url")
+    __slots__ = (
+        "_codec",
+        "_credentials",
+        "_decode_reply",
+        "_encode",
+        "_headers",
+        "_sender",
+        "_url",
+    )
 
     def __init__(
         self,
@@ -70,6 +98,9 @@ class Dispatcher:
         base_url: str,
     ) -> None:
         self._codec = codec
+        # The built-in codecs' public methods check their arguments; ours are always right.
+        self._encode = unchecked(codec.encode_call)
+        self._decode_reply = unchecked(codec.decode_reply)
         self._credentials = credentials
         self._sender = sender
         self._url = base_url.rstrip("/") + codec.path
@@ -100,8 +131,9 @@ class Dispatcher:
         The body is encoded once (bad arguments fail before any I/O). `pace`, if given, is
         awaited before every attempt (the batcher's rate limit).
         """
-        body = self._codec.encode_call(function, params, self._credentials)
-        trace = trace if trace is not None else CallTrace()
+        # SecretBytes: no frame on the way down (here, the sender, httpx) shows the md5.
+        body = conceal(self._encode(function, params, self._credentials), self._codec)
+        trace = trace if trace is not None else new_trace()
         started = time.monotonic()
         # The sender ends the exchange at the deadline (a stalled server too) and bounds how
         # many run at once; here that costs nothing per call.
@@ -150,7 +182,7 @@ class Dispatcher:
         if not 200 <= reply.status < 300:
             raise _status_error(reply, function)
         try:
-            value = self._codec.decode_reply(reply.body, function=function)
+            value = self._decode_reply(reply.body, function=function)
         except MailkitError:
             raise
         except Exception as exc:  # a user's codec must not crash a batch with a stray error

@@ -2,7 +2,8 @@
 
 ```
 MailkitError
-├── InvalidArgumentError        bad input, raised before any request is sent (also a ValueError)
+├── InvalidArgumentError        bad input, raised before any request is sent (also a ValueError
+│                               and a TypeError)
 ├── ConfigurationError          the client cannot be built as asked
 │   ├── MissingCredentialsError
 │   └── UnknownFunctionOrderError   XML-RPC call of a function with no known positional order
@@ -58,8 +59,12 @@ class MailkitError(Exception):
     """Base class of every error this library raises."""
 
 
-class InvalidArgumentError(MailkitError, ValueError):
-    """An argument was rejected before any request was sent."""
+class InvalidArgumentError(MailkitError, ValueError, TypeError):
+    """An argument was rejected before any request was sent.
+
+    Both a ValueError and a TypeError: a wrong value and a wrong type (or an unknown keyword)
+    are refused alike, and code catching either builtin keeps working.
+    """
 
 
 class ConfigurationError(MailkitError):
@@ -173,9 +178,16 @@ class ResponseTooLargeError(ProtocolError):
 
 
 class XmlRpcFaultError(ProtocolError):
-    """The XML-RPC answer was a `<fault>`."""
+    """The XML-RPC answer was a `<fault>`.
 
-    def __init__(self, fault_code: int, fault_string: str, *, function: str | None = None) -> None:
-        super().__init__(f"XML-RPC fault {fault_code}: {fault_string}", function=function)
+    `fault_code` is an int as the specification asks, or the string some servers send
+    (XMLRPC::Lite's "Client", "Server"); both values are kept as the server sent them.
+    """
+
+    def __init__(
+        self, fault_code: int | str, fault_string: str, *, function: str | None = None
+    ) -> None:
+        code = fault_code if isinstance(fault_code, int) else repr(fault_code)
+        super().__init__(f"XML-RPC fault {code}: {fault_string}", function=function)
         self.fault_code = fault_code
         self.fault_string = fault_string

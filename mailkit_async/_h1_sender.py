@@ -38,7 +38,8 @@ __all__ = ["H1Sender"]
 #: when it sends one, shortens it (less a margin, so we never race its close).
 DEFAULT_KEEPALIVE_EXPIRY: Final = 5.0
 _KEEPALIVE_MARGIN: Final = 1.0
-#: Bodies up to this size go out in one write with the head (one syscall, one TCP segment).
+#: Bodies up to this size go out in one write with the head (one syscall, one TCP segment);
+#: larger ones are written apart, uncopied.
 _COALESCE_LIMIT: Final = 64 * 1024
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE: Final = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
@@ -149,8 +150,13 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter = self._loop.create_future()
         self._parser = parser
         try:
-            transport.write(request)
-            if body:
+            if len(body) <= _COALESCE_LIMIT:
+                # One write: one syscall, one TCP segment, one TLS record. The joined copy is
+                # plain bytes, but never a local here; the transport's write keeps or sends it
+                # and reports socket failures through connection_lost, not by raising.
+                transport.write(b"".join((request, body)))
+            else:
+                transport.write(request)
                 transport.write(body)
             if self._paused:
                 await self._wait_drained(limits.write)
@@ -304,11 +310,9 @@ class H1Sender:
         target = self._targets.get(key)
         if target is None:
             target = self._targets[key] = _parse_target(url, headers)
-        length = b"%d\r\n\r\n" % len(body)
-        if len(body) <= _COALESCE_LIMIT:
-            request, body = b"".join((target.head, length, body)), b""
-        else:
-            request = target.head + length
+        # Head and body stay apart here: the body is SecretBytes (it holds the md5), a joined
+        # copy would be plain bytes in this frame for any traceback to show.
+        request = target.head + b"%d\r\n\r\n" % len(body)
         loop = asyncio.get_running_loop()
         watchdog = self._watchdog
         if watchdog is None or watchdog.loop is not loop:

@@ -10,6 +10,7 @@ from typing import Final
 import httpx
 
 from ._body import BodyReader, check_declared_length
+from ._credentials import SecretBytes
 from ._errors import (
     ConfigurationError,
     ConnectError,
@@ -85,9 +86,17 @@ class HttpxSender:
         self, url: str, body: bytes, headers: Mapping[str, str], function: str
     ) -> HttpReply:
         try:
-            async with self._client.stream("POST", url, content=body, headers=headers) as response:
+            request = self._client.build_request("POST", url, content=body, headers=headers)
+            # httpx keeps a copy of the body as the request's content: plain bytes, which its
+            # exceptions (request=...) would pickle. Ours again, it shows as redacted.
+            if isinstance(body, SecretBytes) and getattr(request, "_content", None) is not None:
+                request._content = body
+            response = await self._client.send(request, stream=True)
+            try:
                 payload = await _read_capped(response, self._max_body, function)
                 return HttpReply(response.status_code, response.headers, payload)
+            finally:
+                await response.aclose()
         except httpx.HTTPError as exc:
             raise _translate(exc, function) from exc
         except httpx.InvalidURL as exc:

@@ -9,9 +9,16 @@ from collections.abc import Mapping
 from typing import Any, Final, NoReturn
 
 from ._codec import Params
-from ._credentials import Credentials
+from ._credentials import Credentials, SecretBytes, SecretText
 from ._errors import InvalidArgumentError, MalformedResponseError
 from ._functions import spec_for
+from ._validate import (
+    JSON_PARAMS,
+    check_codec_call,
+    check_codec_reply,
+    check_params,
+    checked_arguments,
+)
 
 __all__ = ["JsonCodec"]
 
@@ -71,42 +78,61 @@ class JsonCodec:
     path: Final = "/json.fcgi"
     content_type: Final = "application/json"
 
+    @checked_arguments
+    def __init__(self) -> None:
+        """No options; every call is encoded the same way."""
+
+    @checked_arguments
     def encode_call(self, function: str, params: Params, credentials: Credentials) -> bytes:
-        if not isinstance(params, Mapping):
-            raise InvalidArgumentError(
-                f"{function}: the JSON API takes named parameters (a mapping), not "
-                f"{type(params).__name__}"
-            )
-        # The envelope up to the parameters depends only on the function and the credentials.
-        # Made on first use: subclasses need not call __init__.
-        prefixes: dict[str, tuple[Credentials, str]] | None = self.__dict__.get("_prefixes")
+        """The request body, as `SecretBytes` (its repr hides the md5 it holds)."""
+        # The envelope up to the parameters depends only on the function and the credentials,
+        # which were checked when it was made. Made on first use: subclasses need not call
+        # __init__.
+        prefixes: dict[str, tuple[Credentials, SecretText]] | None = self.__dict__.get(
+            "_prefixes"
+        )
         if prefixes is None:
             prefixes = self.__dict__["_prefixes"] = {}
-        cached = prefixes.get(function)
-        if cached is not None and cached[0] is credentials:
+        cached = prefixes.get(function) if type(function) is str else None
+        if cached is None or cached[0] is not credentials:
+            check_codec_call(function, credentials)
+            cached = None
+        if not isinstance(params, Mapping):
+            raise InvalidArgumentError(
+                f"{function}: params must be a mapping (the JSON API takes named parameters), "
+                f"not {type(params).__name__}"
+            )
+        # The parameters are encoded first and apart from the md5: if they fail, no frame of
+        # the traceback holds the secret in a plain value.
+        encoded = _flat_strings(params)  # None unless every key and value is printable text
+        if encoded is None:
+            check_params(function, params, JSON_PARAMS)
+            try:
+                encoded = _encode_params(params, function)
+            except (TypeError, ValueError, RecursionError) as exc:
+                # Messages name types and reasons (never values).
+                raise InvalidArgumentError(
+                    f"{function}: parameters are not JSON-encodable: {_short(exc)}"
+                ) from None
+        if cached is not None:
             prefix = cached[1]
         else:
             if len(prefixes) >= _MAX_PREFIXES:
                 prefixes.clear()
-            envelope = _ENCODER.encode(
-                {"function": function, "id": credentials.client_id, "md5": credentials.md5}
-            )
-            prefix = envelope[:-1] + ',"parameters":'
+            prefix = _envelope(function, credentials)
             prefixes[function] = (credentials, prefix)
+        # Lone surrogates, the one thing UTF-8 cannot encode, were refused above; were one to
+        # slip through, the error is raised outside the handler, so that no exception whose
+        # `object` is this text (md5 included) is chained to it.
         try:
-            encoded = _flat_strings(params)
-            if encoded is None:
-                encoded = _encode_params(params, function)
-            return (prefix + encoded + "}").encode("utf-8")
-        except InvalidArgumentError:
-            raise
-        except (TypeError, ValueError) as exc:
-            # Messages name types and reasons (never values), so the md5 cannot leak here.
-            raise InvalidArgumentError(
-                f"{function}: parameters are not JSON-encodable: {exc}"
-            ) from None
+            return SecretBytes(prefix + encoded + "}", "utf-8")
+        except UnicodeEncodeError:
+            pass
+        raise InvalidArgumentError(f"{function}: parameters hold text UTF-8 cannot carry")
 
+    @checked_arguments
     def decode_reply(self, body: bytes, *, function: str) -> object:
+        check_codec_reply(body, function)
         if body.startswith(_BOM):
             raise MalformedResponseError(
                 "JSON body starts with a byte order mark", function=function
@@ -130,16 +156,28 @@ class JsonCodec:
         return value
 
 
+def _envelope(function: str, credentials: Credentials) -> SecretText:
+    """`{"function":...,"id":...,"md5":...,"parameters":` as SecretText.
+
+    The md5 exists here only as temporaries inside one expression, never in a named local.
+    """
+    head = _ENCODER.encode({"function": function, "id": credentials.client_id})[:-1]
+    return SecretText(f'{head},"md5":{_encode_string(credentials.md5)},"parameters":')
+
+
 def _flat_strings(params: Mapping[str, object]) -> str | None:
-    """The common case (every key and value a str) without the general encoder's walk."""
+    """The common case (every key and value printable text) without the general encoder's
+    walk; printable text holds neither NUL nor a lone surrogate, so it needs no other check."""
     if len(params) == 1:
         ((key, value),) = params.items()
-        if type(key) is str and type(value) is str:
+        if type(key) is str and type(value) is str and key.isprintable() and value.isprintable():
             return f"{{{_encode_string(key)}:{_encode_string(value)}}}"
         return None
     parts = []
     for key, value in params.items():
         if type(key) is not str or type(value) is not str:
+            return None
+        if not (key.isprintable() and value.isprintable()):
             return None
         parts.append(f"{_encode_string(key)}:{_encode_string(value)}")
     return "{" + ",".join(parts) + "}"
@@ -154,28 +192,7 @@ def _encode_params(params: Mapping[str, object], function: str) -> str:
             else value
             for key, value in params.items()
         }
-    _check_keys(params, function)
     return _ENCODER.encode(params)
-
-
-def _check_keys(params: Mapping[str, object], function: str) -> None:
-    # json.dumps writes 1 and "1" both as "1": refuse non-str keys before they collide.
-    stack: list[object] = [params]
-    seen: set[int] = set()  # a cycle is the encoder's to report; here it must not loop
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, Mapping | list | tuple) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, Mapping):
-            for key, value in item.items():
-                if not isinstance(key, str):
-                    raise InvalidArgumentError(
-                        f"{function}: JSON object keys must be str, not {type(key).__name__}"
-                    )
-                stack.append(value)
-        else:
-            stack.extend(item)
 
 
 def _check_value(value: object, function: str, *, surrogates: bool) -> None:

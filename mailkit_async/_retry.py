@@ -26,6 +26,7 @@ from ._errors import (
     TransportError,
 )
 from ._functions import RetryClass
+from ._validate import check_count, checked_init, describe
 
 __all__ = ["Decision", "RetryPolicy", "backoff_delay", "decide"]
 
@@ -35,16 +36,25 @@ _MAYBE_PROCESSED: Final = frozenset({502, 504})
 
 def _non_negative(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise InvalidArgumentError(f"{attribute.name} must be a number >= 0, got {value!r}")
-    if attribute.name != "deadline" and math.isinf(float(value)):
+        raise InvalidArgumentError(
+            f"{attribute.name} must be a number >= 0, got {describe(value)}"
+        )
+    try:
+        infinite = math.isinf(float(value))
+    except OverflowError:  # an int beyond any float
+        raise InvalidArgumentError(
+            f"{attribute.name} is too large to be a number of seconds"
+            + ("; use math.inf for no deadline" if attribute.name == "deadline" else "")
+        ) from None
+    if infinite and attribute.name != "deadline":
         raise InvalidArgumentError(f"{attribute.name} must be finite")
 
 
 def _attempts(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(f"max_attempts must be an int >= 1, got {value!r}")
+    check_count(value, name="max_attempts")
 
 
+@checked_init
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """How a call is retried. `RetryPolicy(max_attempts=1)` turns retries off.

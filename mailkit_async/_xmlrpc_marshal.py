@@ -3,6 +3,10 @@
 Stricter than `xmlrpc.client.Marshaller`: it refuses what cannot round-trip (ints beyond 64
 bits, NaN, characters XML 1.0 cannot hold, non-str struct keys, recursive containers) with
 InvalidArgumentError, so a call is refused whole before anything is sent.
+
+None is written as `<string/>`, as the PHP wrappers that work against Mailkit write null:
+`<nil/>` is an extension that strict servers (Frontier::RPC2, Ruby's defaults) refuse. With
+`nil=True` it is written as `<nil/>`, for a server that wants that.
 """
 
 from __future__ import annotations
@@ -26,7 +30,18 @@ _NOT_XML_CHAR: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufff
 
 _CARRIAGE_RETURN: Final = {"\r": "&#13;"}
 
-_Writer = Callable[[object, list[str], set[int]], None]
+
+class _State:
+    """One document's writing state: the containers being written, and how None is written."""
+
+    __slots__ = ("active", "none")
+
+    def __init__(self, *, nil: bool) -> None:
+        self.active: set[int] = set()
+        self.none = "<value><nil/></value>" if nil else "<value><string/></value>"
+
+
+_Writer = Callable[[object, list[str], _State], None]
 
 
 def _text(value: str) -> str:
@@ -36,18 +51,21 @@ def _text(value: str) -> str:
     return escape(value, _CARRIAGE_RETURN)
 
 
-def _dump_str(value: object, out: list[str], _: set[int]) -> None:
+def _dump_str(value: object, out: list[str], _: _State) -> None:
     assert isinstance(value, str)
-    out.append(f"<value><string>{_text(value)}</string></value>")
+    if value:
+        out.append(f"<value><string>{_text(value)}</string></value>")
+    else:
+        out.append("<value><string/></value>")  # byte for byte what PHP's null becomes
 
 
-def _dump_bool(value: object, out: list[str], _: set[int]) -> None:
+def _dump_bool(value: object, out: list[str], _: _State) -> None:
     out.append(
         "<value><boolean>1</boolean></value>" if value else "<value><boolean>0</boolean></value>"
     )
 
 
-def _dump_int(value: object, out: list[str], _: set[int]) -> None:
+def _dump_int(value: object, out: list[str], _: _State) -> None:
     assert isinstance(value, int)
     if value in _I4:
         out.append(f"<value><int>{value}</int></value>")
@@ -57,23 +75,23 @@ def _dump_int(value: object, out: list[str], _: set[int]) -> None:
         raise InvalidArgumentError("an integer does not fit XML-RPC's 64-bit <i8>")
 
 
-def _dump_float(value: object, out: list[str], _: set[int]) -> None:
+def _dump_float(value: object, out: list[str], _: _State) -> None:
     assert isinstance(value, float)
     if not math.isfinite(value):
         raise InvalidArgumentError("XML-RPC cannot carry NaN or infinity")
     out.append(f"<value><double>{value!r}</double></value>")
 
 
-def _dump_none(value: object, out: list[str], _: set[int]) -> None:
-    out.append("<value><nil/></value>")
+def _dump_none(value: object, out: list[str], state: _State) -> None:
+    out.append(state.none)
 
 
-def _dump_bytes(value: object, out: list[str], _: set[int]) -> None:
+def _dump_bytes(value: object, out: list[str], _: _State) -> None:
     assert isinstance(value, bytes | bytearray)
     out.append(f"<value><base64>{base64.b64encode(value).decode('ascii')}</base64></value>")
 
 
-def _dump_datetime(value: object, out: list[str], _: set[int]) -> None:
+def _dump_datetime(value: object, out: list[str], _: _State) -> None:
     assert isinstance(value, datetime.datetime)
     if value.tzinfo is not None or value.microsecond:
         raise InvalidArgumentError(
@@ -84,28 +102,28 @@ def _dump_datetime(value: object, out: list[str], _: set[int]) -> None:
     out.append(f"<value><dateTime.iso8601>{stamp}</dateTime.iso8601></value>")
 
 
-def _dump_struct(value: object, out: list[str], active: set[int]) -> None:
+def _dump_struct(value: object, out: list[str], state: _State) -> None:
     assert isinstance(value, Mapping)
-    marker = _enter(value, active)
+    marker = _enter(value, state.active)
     out.append("<value><struct>")
     for key, member in value.items():
         if not isinstance(key, str):
             raise InvalidArgumentError(f"struct keys must be str, not {type(key).__name__}")
         out.append(f"<member><name>{_text(key)}</name>")
-        dump_value(member, out, active)
+        dump_value(member, out, state)
         out.append("</member>")
     out.append("</struct></value>")
-    active.discard(marker)
+    state.active.discard(marker)
 
 
-def _dump_array(value: object, out: list[str], active: set[int]) -> None:
+def _dump_array(value: object, out: list[str], state: _State) -> None:
     assert isinstance(value, list | tuple)
-    marker = _enter(value, active)
+    marker = _enter(value, state.active)
     out.append("<value><array><data>")
     for item in value:
-        dump_value(item, out, active)
+        dump_value(item, out, state)
     out.append("</data></array></value>")
-    active.discard(marker)
+    state.active.discard(marker)
 
 
 def _enter(container: object, active: set[int]) -> int:
@@ -133,7 +151,7 @@ _WRITERS: Final[dict[type, _Writer]] = {
 }
 
 
-def dump_value(value: object, out: list[str], active: set[int]) -> None:
+def dump_value(value: object, out: list[str], state: _State) -> None:
     """Append the `<value>` of `value` to `out`."""
     writer = _WRITERS.get(type(value))
     if writer is None:
@@ -144,20 +162,20 @@ def dump_value(value: object, out: list[str], active: set[int]) -> None:
         )
         if writer is None:
             raise InvalidArgumentError(f"XML-RPC cannot carry a {type(value).__name__}")
-    writer(value, out, active)
+    writer(value, out, state)
 
 
-def method_call(function: str, params: list[object]) -> bytes:
-    """A complete `<methodCall>` document, UTF-8 encoded."""
+def method_call(function: str, params: list[object], *, nil: bool = False) -> bytes:
+    """A complete `<methodCall>` document, UTF-8 encoded; `nil`: write None as `<nil/>`."""
     out = [
         "<?xml version='1.0' encoding='utf-8'?>\n<methodCall><methodName>",
         _text(function),
         "</methodName><params>",
     ]
-    active: set[int] = set()
+    state = _State(nil=nil)
     for param in params:
         out.append("<param>")
-        dump_value(param, out, active)
+        dump_value(param, out, state)
         out.append("</param>")
     out.append("</params></methodCall>")
     return "".join(out).encode("utf-8")

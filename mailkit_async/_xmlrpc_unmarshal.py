@@ -1,17 +1,20 @@
-"""XML-RPC `<methodResponse>` bytes to one Python value, hardened and strict.
+"""XML-RPC `<methodResponse>` bytes to one Python value: one grammar, two drivers.
 
 `xmlrpc.client.Unmarshaller` "gladly accepts bogus XML-RPC data": two params, a methodCall,
-out-of-range ints, `1_000`, invalid base64 as b"". Here every element is checked against a
-grammar table and converted through a table of readers, on one of two paths that give the
-same answers:
+`1_000`, invalid base64 as b"". Here the grammar is one table, `GRAMMAR`, in the style of the
+Unmarshaller's `dispatch`: for each element, the elements it may hold, whether its text is
+content, and the reader that turns its text and its children's values into its value. What
+the stdlib reads where the meaning is plain is read too: an integer in any of `<int>`, `<i4>`
+and `<i8>` whatever its width, and a fault whose faultCode is a string. Two drivers walk the
+same table, so they give the same answers:
 
 - Small answers with no markup declaration at all (no `<!`: no DTD, so no entities to expand
   or fetch) in an encoding expat reads natively are parsed by the C `ElementTree` parser and
-  walked in Python. This is the path every ordinary Mailkit answer takes, at about half the
-  cost of `xmlrpc.client.loads`.
+  the tree is walked (`_walk`). This is the path every ordinary Mailkit answer takes, for
+  less than `xmlrpc.client.loads` costs (`benchmarks/codec.py`).
 - Everything else streams through defusedxml's `DefusedExpatParser` (composed per reply,
-  never monkey-patched), which refuses DTDs and entities, with the grammar checked as each
-  element opens, so a deep or huge document is refused before it is built.
+  never monkey-patched), which refuses DTDs and entities, into `_Unmarshaller`, which checks
+  each element as it opens, so a deep or huge document is refused before it is built.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import datetime
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
-from typing import Final, cast
+from collections.abc import Callable, Sequence
+from typing import Final
 from xml.parsers.expat import ExpatError
 
 from defusedxml import DefusedXmlException
@@ -31,87 +34,105 @@ from defusedxml.xmlrpc import DefusedExpatParser
 
 from ._errors import ForbiddenXMLError, MalformedResponseError, XmlRpcFaultError
 
-__all__ = ["parse_response"]
+__all__ = ["GRAMMAR", "MAX_DEPTH", "parse_response"]
 
 #: Far deeper than any Mailkit answer; refuses "5,000 nested arrays" before recursion bites.
 MAX_DEPTH: Final = 64
+#: The longest integer read: what `xmlrpc.client.loads` reads under Python's default limit
+#: (`sys.get_int_max_str_digits`), whatever the process has set it to.
+MAX_INT_DIGITS: Final = 4300
 
-_SCALARS: Final = frozenset(
-    {"string", "int", "i4", "i8", "boolean", "double", "base64", "dateTime.iso8601", "nil"}
-)
-# Which element may open inside which (None: the document itself).
-_CHILDREN: Final[dict[str | None, frozenset[str]]] = {
-    None: frozenset({"methodResponse"}),
-    "methodResponse": frozenset({"params", "fault"}),
-    "params": frozenset({"param"}),
-    "param": frozenset({"value"}),
-    "fault": frozenset({"value"}),
-    "value": _SCALARS | {"struct", "array"},
-    "struct": frozenset({"member"}),
-    "member": frozenset({"name", "value"}),
-    "array": frozenset({"data"}),
-    "data": frozenset({"value"}),
-    **{scalar: frozenset() for scalar in _SCALARS},
-    "name": frozenset(),
-}
-# Elements whose text is their content; everywhere else only whitespace may appear.
-_TEXT_ELEMENTS: Final = _SCALARS | {"name", "value"}
-
-_INT_TEXT: Final = re.compile(r"[+-]?[0-9]+")
+_INT_TEXT: Final = re.compile(rf"[+-]?[0-9]{{1,{MAX_INT_DIGITS}}}")
 _DOUBLE_TEXT: Final = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_I4: Final = range(-(2**31), 2**31)
-_I8: Final = range(-(2**63), 2**63)
-
 
 _MISSING: Final = object()
 
+#: A leaf's reader: its text to its value.
+LeafReader = Callable[[str], object]
+#: A container's reader: its text (all of it, children's tails included, which only elements
+#: whose text is content keep) and its children's values, to its value.
+Reader = Callable[[str, Sequence[object]], object]
+
 
 class _InvalidReplyError(Exception):
-    """Raised inside parser callbacks; turned into MalformedResponseError at the top."""
+    """Raised while reading; turned into MalformedResponseError at the top."""
 
 
-class _Frame:
-    __slots__ = ("items", "tag", "text")
+class _Rule:
+    """One element of the grammar: a leaf (a scalar, a name) or a container."""
 
-    def __init__(self, tag: str) -> None:
+    __slots__ = ("children", "leaf", "read", "sequence", "tag", "text", "unwrap")
+
+    def __init__(self, tag: str, leaf: LeafReader | None = None) -> None:
         self.tag = tag
-        self.text: list[str] = []
-        self.items: list[object] = []
+        #: A leaf holds no elements; its text is its content, read by `leaf`.
+        self.leaf = leaf
+        #: A container's value from its text and its children's values; None: the list of
+        #: its children's values is its value.
+        self.read: Reader | None = None
+        #: Whether a container's character data is content; elsewhere only whitespace may be.
+        self.text = False
+        #: Whether one child and no text (whitespace aside) make the container's value that
+        #: child's value without calling `read`, which then sees only the other cases.
+        self.unwrap = False
+        #: The children a container must hold, exactly these in this order; None: any number
+        #: of any of `children`, in any order.
+        self.sequence: tuple[str, ...] | None = None
+        #: The elements that may open inside this one, by tag.
+        self.children: dict[str, _Rule] = {}
+
+    def out_of_sequence(self) -> _InvalidReplyError:
+        assert self.sequence is not None
+        return _InvalidReplyError(
+            f"<{self.tag}> needs " + ", ".join(f"<{tag}>" for tag in self.sequence) + " in order"
+        )
 
 
-def _integer(text: str, bounds: range, tag: str) -> int:
-    if not _INT_TEXT.fullmatch(text) or len(text) > 21:
-        raise _InvalidReplyError(f"<{tag}> does not hold an integer")
-    value = int(text)
-    if value not in bounds:
-        raise _InvalidReplyError(f"<{tag}> value out of range")
-    return value
+#: A response's one value, in a 1-tuple: no XML-RPC value reads to a tuple, and a tuple is
+#: built without a call.
+_Result = tuple[object]
 
 
-def _text_i4(text: str) -> object:
-    return _integer(text.strip(), _I4, "i4")
+class _Fault:
+    __slots__ = ("code", "text")
+
+    def __init__(self, code: int | str, text: str) -> None:
+        self.code = code
+        self.text = text
 
 
-def _text_int(text: str) -> object:
-    return _integer(text.strip(), _I4, "int")
+_OUTCOMES: Final = (tuple, _Fault)
 
 
-def _text_i8(text: str) -> object:
-    return _integer(text.strip(), _I8, "i8")
+# --- leaf readers -----------------------------------------------------------------------------
 
 
-def _text_string(text: str) -> object:
-    return text
+def _integer_reader(tag: str) -> LeafReader:
+    # The tag's nominal width is not checked: Frontier::RPC2 and XMLRPC::Lite write 2**40 as
+    # <int>, and xmlrpc.client reads it; a record that needs a range checks it.
+    def read(text: str) -> object:
+        if not (text.isdigit() and text.isascii()):  # the common case skips the expression
+            text = text.strip()
+            if not _INT_TEXT.fullmatch(text):
+                raise _InvalidReplyError(f"<{tag}> does not hold an integer")
+        elif len(text) > MAX_INT_DIGITS:
+            raise _InvalidReplyError(f"<{tag}> holds too many digits")
+        try:
+            return int(text)
+        except ValueError:  # the process set a lower int_max_str_digits
+            raise _InvalidReplyError(f"<{tag}> holds too many digits") from None
+
+    return read
 
 
-def _text_boolean(text: str) -> object:
+def _read_boolean(text: str) -> object:
     text = text.strip()
     if text not in ("0", "1"):
         raise _InvalidReplyError("<boolean> must hold 0 or 1")
     return text == "1"
 
 
-def _text_double(text: str) -> object:
+def _read_double(text: str) -> object:
     text = text.strip()
     if not _DOUBLE_TEXT.fullmatch(text):
         raise _InvalidReplyError("<double> does not hold a number")
@@ -121,7 +142,7 @@ def _text_double(text: str) -> object:
     return value
 
 
-def _text_base64(text: str) -> object:
+def _read_base64(text: str) -> object:
     text = "".join(text.split())  # encoders may wrap lines
     try:
         return base64.b64decode(text, validate=True)
@@ -129,7 +150,7 @@ def _text_base64(text: str) -> object:
         raise _InvalidReplyError("<base64> does not hold valid base64") from None
 
 
-def _text_datetime(text: str) -> object:
+def _read_datetime(text: str) -> object:
     text = text.strip()
     if not text.isascii():  # strptime's %Y takes any Unicode digit
         raise _InvalidReplyError("<dateTime.iso8601> does not hold a date")
@@ -141,193 +162,298 @@ def _text_datetime(text: str) -> object:
     raise _InvalidReplyError("<dateTime.iso8601> does not hold a date")
 
 
-def _text_nil(text: str) -> object:
+def _read_nil(text: str) -> object:
     if text.strip():
         raise _InvalidReplyError("<nil/> must be empty")
     return None
 
 
-#: Each scalar type's text to its value; both parse paths share them.
-_SCALAR_READERS: Final[dict[str, Callable[[str], object]]] = {
-    "string": _text_string,
-    "int": _text_int,
-    "i4": _text_i4,
-    "i8": _text_i8,
-    "boolean": _text_boolean,
-    "double": _text_double,
-    "base64": _text_base64,
-    "dateTime.iso8601": _text_datetime,
-    "nil": _text_nil,
-}
+# --- container readers ------------------------------------------------------------------------
+# Those of unwrapping rules (see _Rule.unwrap) see every case but one child alone.
 
 
-def _read_value(frame: _Frame) -> object:
-    if len(frame.items) > 1:
+def _read_value(text: str, items: Sequence[object]) -> object:
+    if not items:
+        # No type element: the text is a string. This is how Mailkit's bare strings arrive.
+        return text
+    if len(items) > 1:
         raise _InvalidReplyError("<value> holds more than one value")
-    if frame.items:
-        if "".join(frame.text).strip():
-            raise _InvalidReplyError("<value> mixes text and a typed value")
-        return frame.items[0]
-    # No type element: the text is a string. This is how Mailkit's bare strings arrive.
-    return "".join(frame.text)
+    raise _InvalidReplyError("<value> mixes text and a typed value")
 
 
-def _read_member(frame: _Frame) -> object:
-    # The name arrives as a _Name marker so it cannot be confused with a string value.
-    items = frame.items
-    if len(items) != 2 or not isinstance(items[0], _Name) or isinstance(items[1], _Name):
-        raise _InvalidReplyError("<member> needs one <name> followed by one <value>")
-    return _Member(items[0].text, items[1])
-
-
-def _read_struct(frame: _Frame) -> object:
-    struct: dict[str, object] = {}
-    for member in cast("list[_Member]", frame.items):  # the grammar admits only <member>
-        if member.name in struct:
-            raise _InvalidReplyError(f"<struct> repeats the member {member.name!r}")
-        struct[member.name] = member.value
+def _read_struct(_: str, items: Sequence[object]) -> object:
+    # The grammar admits only <member>s, each the list [name, value].
+    struct: dict[object, object] = dict(items)  # type: ignore[arg-type]
+    if len(struct) != len(items):
+        seen: set[object] = set()
+        for member in items:
+            name = member[0]  # type: ignore[index]
+            if name in seen:
+                raise _InvalidReplyError(f"<struct> repeats the member {name!r}")
+            seen.add(name)
     return struct
 
 
-def _read_data(frame: _Frame) -> object:
-    return list(frame.items)
+def _read_array(_: str, items: Sequence[object]) -> object:
+    raise _InvalidReplyError("<array> needs exactly one <data>")
 
 
-def _read_array(frame: _Frame) -> object:
-    if len(frame.items) != 1:
-        raise _InvalidReplyError("<array> needs exactly one <data>")
-    return frame.items[0]
+def _read_param(_: str, items: Sequence[object]) -> object:
+    raise _InvalidReplyError("<param> needs exactly one <value>")
 
 
-def _read_param(frame: _Frame) -> object:
-    if len(frame.items) != 1:
-        raise _InvalidReplyError("<param> needs exactly one <value>")
-    return frame.items[0]
+def _read_params(_: str, items: Sequence[object]) -> object:
+    if len(items) != 1:
+        raise _InvalidReplyError(f"a response needs exactly one <param>, found {len(items)}")
+    return (items[0],)
 
 
-def _read_params(frame: _Frame) -> object:
-    if len(frame.items) != 1:
-        raise _InvalidReplyError(f"a response needs exactly one <param>, found {len(frame.items)}")
-    return _Result(frame.items[0])
-
-
-def _read_fault(frame: _Frame) -> object:
-    return _fault_of(frame.items)
-
-
-def _fault_of(items: list[object]) -> _Fault:
-    if len(items) != 1 or not isinstance(items[0], dict):
+def _read_fault(_: str, items: Sequence[object]) -> object:
+    if len(items) != 1 or type(items[0]) is not dict:
         raise _InvalidReplyError("<fault> needs one <struct>")
     fault = items[0]
     code, text = fault.get("faultCode"), fault.get("faultString")
-    if type(code) is not int or not isinstance(text, str):
-        raise _InvalidReplyError("<fault> needs an int faultCode and a string faultString")
-    return _Fault(code, text)
+    # An int as the specification asks, or the string XMLRPC::Lite sends ("Client").
+    if type(code) not in (int, str) or type(text) is not str:
+        raise _InvalidReplyError("<fault> needs an int or string faultCode and a faultString")
+    return _Fault(code, text)  # type: ignore[arg-type]  # checked just above
 
 
-def _read_method_response(frame: _Frame) -> object:
-    if len(frame.items) != 1:
-        raise _InvalidReplyError("<methodResponse> needs one <params> or one <fault>")
-    return frame.items[0]
+def _read_method_response(_: str, items: Sequence[object]) -> object:
+    raise _InvalidReplyError("<methodResponse> needs one <params> or one <fault>")
 
 
-class _Name:
-    __slots__ = ("text",)
+# --- the grammar ------------------------------------------------------------------------------
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+#: Leaves: tag -> reader. `str` runs in C, with no frame: most leaves are strings or names.
+_LEAVES: Final[dict[str, LeafReader]] = {
+    "string": str,
+    "int": _integer_reader("int"),
+    "i4": _integer_reader("i4"),
+    "i8": _integer_reader("i8"),
+    "boolean": _read_boolean,
+    "double": _read_double,
+    "base64": _read_base64,
+    "dateTime.iso8601": _read_datetime,
+    "nil": _read_nil,
+    "name": str,
+}
+_TYPES: Final = (*(tag for tag in _LEAVES if tag != "name"), "struct", "array")
 
-
-def _read_name(frame: _Frame) -> object:
-    return _Name("".join(frame.text))
-
-
-class _Member:
-    __slots__ = ("name", "value")
-
-    def __init__(self, name: str, value: object) -> None:
-        self.name = name
-        self.value = value
-
-
-class _Result:
-    __slots__ = ("value",)
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-
-
-class _Fault:
-    __slots__ = ("code", "text")
-
-    def __init__(self, code: int, text: str) -> None:
-        self.code = code
-        self.text = text
-
-
-def _scalar_frame_reader(read: Callable[[str], object]) -> Callable[[_Frame], object]:
-    return lambda frame: read("".join(frame.text))
-
-
-_READERS: Final[dict[str, Callable[[_Frame], object]]] = {
-    **{tag: _scalar_frame_reader(read) for tag, read in _SCALAR_READERS.items()},
-    "value": _read_value,
-    "name": _read_name,
-    "member": _read_member,
-    "struct": _read_struct,
-    "data": _read_data,
-    "array": _read_array,
-    "param": _read_param,
-    "params": _read_params,
-    "fault": _read_fault,
-    "methodResponse": _read_method_response,
+#: Containers: tag -> (reader, flags, the elements it may hold); "" is the document around
+#: the root. Flags (see _Rule): "t" its text is content, "u" it unwraps one child, "s" it
+#: holds exactly its elements, in order.
+_CONTAINERS: Final[dict[str, tuple[Reader | None, str, tuple[str, ...]]]] = {
+    "": (None, "", ("methodResponse",)),  # read by neither driver: it names the root
+    "methodResponse": (_read_method_response, "u", ("params", "fault")),
+    "params": (_read_params, "", ("param",)),
+    "param": (_read_param, "u", ("value",)),
+    "fault": (_read_fault, "", ("value",)),
+    "value": (_read_value, "tu", _TYPES),
+    "struct": (_read_struct, "", ("member",)),
+    "member": (None, "s", ("name", "value")),
+    "array": (_read_array, "u", ("data",)),
+    "data": (None, "", ("value",)),
 }
 
 
-class _Unmarshaller:
-    """An expat target building one response value; any deviation raises _InvalidReplyError."""
+def _compile() -> dict[str, _Rule]:
+    rules = {tag: _Rule(tag, read) for tag, read in _LEAVES.items()}
+    rules.update((tag, _Rule(tag or "document")) for tag in _CONTAINERS)
+    for tag, (read, flags, children) in _CONTAINERS.items():
+        rule = rules[tag]
+        rule.read = read
+        rule.text = "t" in flags
+        rule.unwrap = "u" in flags
+        rule.sequence = children if "s" in flags else None
+        assert not (rule.unwrap and rule.sequence), "the tree walk unwraps without a sequence"
+        rule.children = {child: rules[child] for child in children}
+    return rules
 
-    __slots__ = ("_result", "_stack")
+
+#: The grammar both drivers walk: tag -> rule; "" is the document around the root element.
+GRAMMAR: Final = _compile()
+_DOCUMENT: Final = GRAMMAR[""]
+
+
+def _finish(rule: _Rule, text: str, items: list[object]) -> object:
+    """A container's value, once its text and children's values are known."""
+    if rule.unwrap and len(items) == 1 and (not text or text.isspace()):
+        return items[0]
+    if rule.read is None:
+        return items
+    return rule.read(text, items)
+
+
+# --- driver 1: the streaming parser's target --------------------------------------------------
+
+
+class _Frame:
+    __slots__ = ("items", "rule", "text")
+
+    def __init__(self, rule: _Rule) -> None:
+        self.rule = rule
+        self.text: list[str] = []
+        self.items: list[object] = []
+
+
+class _Unmarshaller:
+    """An expat target reading one response by GRAMMAR; any deviation raises at once."""
+
+    __slots__ = ("_frames", "_result")
 
     def __init__(self) -> None:
-        self._stack: list[_Frame] = []
+        self._frames: list[_Frame] = []
         self._result: object = _MISSING
 
     def xml(self, encoding: str | None, standalone: object) -> None:
         pass
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
-        parent = self._stack[-1].tag if self._stack else None
-        if parent is None and self._result is not _MISSING:
+        frames = self._frames
+        if frames:
+            parent = frames[-1].rule
+        elif self._result is _MISSING:
+            parent = _DOCUMENT
+        else:
             raise _InvalidReplyError("content after the document element")
-        if tag not in _CHILDREN.get(parent, ()):
-            raise _InvalidReplyError(f"<{tag}> cannot appear inside <{parent or 'document'}>")
-        if len(self._stack) >= MAX_DEPTH:
+        rule = parent.children.get(tag)
+        if rule is None:
+            raise _InvalidReplyError(f"<{tag}> cannot appear inside <{parent.tag}>")
+        sequence = parent.sequence
+        if sequence is not None:
+            place = len(frames[-1].items)  # the children that came before this one
+            if place >= len(sequence) or sequence[place] != tag:
+                raise parent.out_of_sequence()
+        if len(frames) >= MAX_DEPTH:
             raise _InvalidReplyError(f"XML-RPC nesting deeper than {MAX_DEPTH} levels")
-        self._stack.append(_Frame(tag))
+        frames.append(_Frame(rule))
 
     def data(self, text: str) -> None:
-        if not self._stack:
+        if not self._frames:
             return  # expat reports no text outside the root; nothing to keep
-        frame = self._stack[-1]
-        if frame.tag in _TEXT_ELEMENTS:
+        frame = self._frames[-1]
+        if frame.rule.leaf is not None or frame.rule.text:
             frame.text.append(text)
         elif text.strip():
-            raise _InvalidReplyError(f"text inside <{frame.tag}>")
+            raise _InvalidReplyError(f"text inside <{frame.rule.tag}>")
 
     def end(self, tag: str) -> None:
-        frame = self._stack.pop()
-        value = _READERS[frame.tag](frame)
-        if self._stack:
-            self._stack[-1].items.append(value)
+        frame = self._frames.pop()
+        rule, text = frame.rule, "".join(frame.text)
+        if rule.leaf is not None:
+            # A leaf has no items: any element opening inside it was refused by start().
+            value = rule.leaf(text)
+        elif rule.sequence is not None and len(frame.items) != len(rule.sequence):
+            raise rule.out_of_sequence()
+        else:
+            value = _finish(rule, text, frame.items)
+        if self._frames:
+            self._frames[-1].items.append(value)
         else:
             self._result = value
 
     def result(self) -> _Result | _Fault:
-        if not isinstance(self._result, _Result | _Fault):
+        if type(self._result) not in _OUTCOMES:
             raise _InvalidReplyError("the document ended early")
-        return self._result
+        return self._result  # type: ignore[return-value]  # checked just above
 
+
+def _parse_stream(body: bytes) -> _Result | _Fault:
+    target = _Unmarshaller()
+    # The stubs ask for xmlrpc.client.Unmarshaller; expat only needs start/end/data/xml.
+    parser = DefusedExpatParser(
+        target,  # type: ignore[arg-type]
+        forbid_dtd=True,
+        forbid_entities=True,
+        forbid_external=True,
+    )
+    parser.feed(body)
+    parser.close()
+    return target.result()
+
+
+# --- driver 2: a walk over an ElementTree -----------------------------------------------------
+
+
+def _walk(element: ET.Element, rule: _Rule, depth: int) -> object:
+    """The value of container `element` (at nesting `depth`, the root at 1), by `rule`."""
+    text = element.text
+    keeps_text = rule.text
+    if text and not keeps_text and not text.isspace():
+        raise _InvalidReplyError(f"text inside <{rule.tag}>")
+    if depth >= MAX_DEPTH and len(element):
+        raise _InvalidReplyError(f"XML-RPC nesting deeper than {MAX_DEPTH} levels")
+    children = rule.children
+    sequence = rule.sequence
+    items: list[object] = []
+    for child in element:
+        tag = child.tag
+        child_rule = children.get(tag)
+        if child_rule is None:
+            raise _InvalidReplyError(f"<{tag}> cannot appear inside <{rule.tag}>")
+        if sequence is not None and (len(items) >= len(sequence) or sequence[len(items)] != tag):
+            raise rule.out_of_sequence()
+        read = child_rule.leaf
+        if read is not None:  # most elements are leaves: read them in place
+            if len(child):
+                raise _InvalidReplyError(f"<{child[0].tag}> cannot appear inside <{tag}>")
+            leaf_text = child.text or ""
+            items.append(leaf_text if read is str else read(leaf_text))
+        elif child_rule.unwrap and len(child) == 1:
+            # One element inside an unwrapping one, with blank text around it: its value is
+            # the child's value, read here (<value><string>x</string></value>, most often) or
+            # walked, skipping a call. Anything unusual takes the plain walk, which words it.
+            inner = child[0]
+            inner_rule = child_rule.children.get(inner.tag)
+            around, after = child.text, inner.tail
+            if (
+                inner_rule is None
+                or depth + 1 >= MAX_DEPTH
+                or (around and not around.isspace())
+                or (after and not after.isspace())
+            ):
+                items.append(_walk(child, child_rule, depth + 1))
+            elif inner_rule.leaf is None:
+                items.append(_walk(inner, inner_rule, depth + 2))
+            elif len(inner):
+                raise _InvalidReplyError(f"<{inner[0].tag}> cannot appear inside <{inner.tag}>")
+            else:
+                read = inner_rule.leaf
+                leaf_text = inner.text or ""
+                items.append(leaf_text if read is str else read(leaf_text))
+        else:
+            items.append(_walk(child, child_rule, depth + 1))
+        tail = child.tail
+        if tail:
+            if keeps_text:
+                text = text + tail if text else tail
+            elif not tail.isspace():
+                raise _InvalidReplyError(f"text inside <{rule.tag}>")
+    if sequence is not None and len(items) != len(sequence):
+        raise rule.out_of_sequence()
+    # _finish, inlined: a call per element is a tenth of the walk.
+    if rule.unwrap and len(items) == 1 and (not text or text.isspace()):
+        return items[0]
+    if rule.read is None:
+        return items
+    return rule.read(text or "", items)
+
+
+def _parse_tree(body: bytes) -> _Result | _Fault:
+    # Only for bodies takes_tree_path() vetted: no DTD, so nothing for expat to expand or fetch.
+    parser = ET.XMLParser()  # noqa: S314
+    parser.feed(body)
+    root = parser.close()
+    rule = _DOCUMENT.children.get(root.tag)
+    if rule is None:
+        raise _InvalidReplyError(f"<{root.tag}> cannot appear inside <{_DOCUMENT.tag}>")
+    outcome = _walk(root, rule, 1)
+    assert type(outcome) in _OUTCOMES  # what the grammar's root reads to
+    return outcome  # type: ignore[return-value]
+
+
+# --- choosing a driver ------------------------------------------------------------------------
 
 #: Answers up to this size may take the tree path; a whole tree of them stays small.
 TREE_PATH_LIMIT: Final = 64 * 1024
@@ -338,21 +464,23 @@ _PLAIN_DECLARATION: Final = re.compile(
     rb"(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(['\"])(?:yes|no)\3)?[ \t\r\n]*\?>"
 )
 
-
-_COMMON_DECLARATIONS: Final = (
+_COMMON_DECLARATIONS: Final = (  # the pages' own first
+    b'<?xml version="1.0" encoding="utf-8"?>',
+    b'<?xml version="1.0" encoding="UTF-8"?>',
     b"<?xml version='1.0'?>",
     b'<?xml version="1.0"?>',
-    b'<?xml version="1.0" encoding="UTF-8"?>',
-    b'<?xml version="1.0" encoding="utf-8"?>',
 )
 
 
 def takes_tree_path(body: bytes) -> bool:
     """Whether `body` is plain enough for the tree path (see the module docstring)."""
-    if len(body) > TREE_PATH_LIMIT or b"<!" in body:
+    # "!" first: a one-byte search is a memchr, and most answers hold no "!" at all.
+    if len(body) > TREE_PATH_LIMIT or (b"!" in body and b"<!" in body):
         return False
+    if body.startswith(_COMMON_DECLARATIONS):
+        return True
     if body.startswith(b"<?xml"):
-        return body.startswith(_COMMON_DECLARATIONS) or _PLAIN_DECLARATION.match(body) is not None
+        return _PLAIN_DECLARATION.match(body) is not None
     return body.startswith(b"<")  # no declaration and no BOM: UTF-8 by the XML rules
 
 
@@ -383,108 +511,4 @@ def decode_with(
         ) from None
     if isinstance(outcome, _Fault):
         raise XmlRpcFaultError(outcome.code, outcome.text, function=function)
-    return outcome.value
-
-
-def _parse_tree(body: bytes) -> _Result | _Fault:
-    # Only for bodies takes_tree_path() vetted: no DTD, so nothing for expat to expand or fetch.
-    parser = ET.XMLParser()  # noqa: S314
-    parser.feed(body)
-    root = parser.close()
-    if root.tag != "methodResponse":
-        raise _InvalidReplyError(f"<{root.tag}> cannot appear inside <document>")
-    kids = _elements(root, _CHILDREN["methodResponse"], 1)
-    if len(kids) != 1:
-        raise _InvalidReplyError("<methodResponse> needs one <params> or one <fault>")
-    (params,) = kids
-    inner = _elements(params, _CHILDREN[params.tag], 2)
-    if params.tag == "fault":
-        fault = _value(inner[0], 2) if len(inner) == 1 else None
-        return _fault_of([] if fault is None else [fault])
-    if len(inner) != 1:
-        raise _InvalidReplyError(f"a response needs exactly one <param>, found {len(inner)}")
-    values = _elements(inner[0], _CHILDREN["param"], 3)
-    if len(values) != 1:
-        raise _InvalidReplyError("<param> needs exactly one <value>")
-    return _Result(_value(values[0], 3))
-
-
-def _elements(parent: ET.Element, allowed: frozenset[str], depth: int) -> list[ET.Element]:
-    """The children of `parent` (at `depth`), checked as `_Unmarshaller` checks them."""
-    text = parent.text
-    if text and not text.isspace():
-        raise _InvalidReplyError(f"text inside <{parent.tag}>")
-    children = list(parent)
-    if children and depth >= MAX_DEPTH:
-        raise _InvalidReplyError(f"XML-RPC nesting deeper than {MAX_DEPTH} levels")
-    for child in children:
-        if child.tag not in allowed:
-            raise _InvalidReplyError(f"<{child.tag}> cannot appear inside <{parent.tag}>")
-        tail = child.tail
-        if tail and not tail.isspace():
-            raise _InvalidReplyError(f"text inside <{parent.tag}>")
-    return children
-
-
-def _value(element: ET.Element, depth: int) -> object:
-    """The value of a `<value>` element at `depth`."""
-    count = len(element)
-    if not count:
-        # No type element: the text is a string. This is how Mailkit's bare strings arrive.
-        return element.text or ""
-    if depth + 1 >= MAX_DEPTH:
-        raise _InvalidReplyError(f"XML-RPC nesting deeper than {MAX_DEPTH} levels")
-    typed = element[0]
-    tag = typed.tag
-    if count > 1 or tag not in _VALUE_TYPES:
-        for child in element:
-            if child.tag not in _VALUE_TYPES:
-                raise _InvalidReplyError(f"<{child.tag}> cannot appear inside <value>")
-        raise _InvalidReplyError("<value> holds more than one value")
-    text, tail = element.text, typed.tail
-    if (text and not text.isspace()) or (tail and not tail.isspace()):
-        raise _InvalidReplyError("<value> mixes text and a typed value")
-    read = _SCALAR_READERS.get(tag)
-    if read is not None:
-        if len(typed):
-            raise _InvalidReplyError(f"<{typed[0].tag}> cannot appear inside <{tag}>")
-        return read(typed.text or "")
-    if tag == "struct":
-        struct: dict[str, object] = {}
-        for member in _elements(typed, _MEMBER, depth + 2):
-            parts = _elements(member, _NAME_VALUE, depth + 3)
-            if len(parts) != 2 or parts[0].tag != "name" or parts[1].tag != "value":
-                raise _InvalidReplyError("<member> needs one <name> followed by one <value>")
-            name = parts[0]
-            if len(name):
-                raise _InvalidReplyError(f"<{name[0].tag}> cannot appear inside <name>")
-            key = name.text or ""
-            if key in struct:
-                raise _InvalidReplyError(f"<struct> repeats the member {key!r}")
-            struct[key] = _value(parts[1], depth + 3)
-        return struct
-    data = _elements(typed, _DATA, depth + 2)
-    if len(data) != 1:
-        raise _InvalidReplyError("<array> needs exactly one <data>")
-    return [_value(item, depth + 3) for item in _elements(data[0], _VALUE, depth + 3)]
-
-
-_VALUE_TYPES: Final = _CHILDREN["value"]
-_MEMBER: Final = _CHILDREN["struct"]
-_NAME_VALUE: Final = _CHILDREN["member"]
-_DATA: Final = _CHILDREN["array"]
-_VALUE: Final = _CHILDREN["data"]
-
-
-def _parse_stream(body: bytes) -> _Result | _Fault:
-    target = _Unmarshaller()
-    # The stubs ask for xmlrpc.client.Unmarshaller; expat only needs start/end/data/xml.
-    parser = DefusedExpatParser(
-        target,  # type: ignore[arg-type]
-        forbid_dtd=True,
-        forbid_entities=True,
-        forbid_external=True,
-    )
-    parser.feed(body)
-    parser.close()
-    return target.result()
+    return outcome[0]

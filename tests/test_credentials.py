@@ -107,3 +107,48 @@ async def test_no_exception_or_log_record_carries_the_md5(caplog: pytest.LogCapt
     for record in caplog.records:
         assert SECRET not in record.getMessage()
         assert SECRET not in repr(record.args)
+
+
+@pytest.mark.parametrize(
+    "md5",
+    [f"{SECRET}\x00", f"\ud800{SECRET}", f"{SECRET}\ufffe", f"{SECRET}\x7f", b"5ec12e7f"],
+    ids=["NUL", "lone surrogate", "U+FFFE", "DEL", "bytes"],
+)
+def test_unsendable_md5_is_refused_without_echoing_it(md5: object) -> None:
+    """Characters no wire format carries (or the wrong type) are refused up front, silently."""
+    with pytest.raises(mk.InvalidArgumentError, match="client_md5") as info:
+        mk.MailkitClient("1", md5)  # type: ignore[arg-type]
+    assert SECRET not in str(info.value)
+    assert SECRET[:8] not in repr(info.value.args)
+
+
+@pytest.mark.parametrize(
+    "client_id",
+    [0, -5, 2**63, 10**5000, True, 1.5],
+    ids=["0", "negative", "2**63", "5001 digits", "bool", "float"],
+)
+def test_client_id_must_be_a_positive_64_bit_int_or_a_str(client_id: object) -> None:
+    """An int client ID is written as text: it must be one Mailkit could have issued."""
+    with pytest.raises(mk.InvalidArgumentError, match="client_id"):
+        mk.MailkitClient(client_id, SECRET)  # type: ignore[arg-type]
+
+
+def test_the_md5_is_a_str_whose_repr_is_redacted() -> None:
+    """`Credentials.md5` is the value for the wire, but prints as [secure], sliced too."""
+    md5 = Credentials("12345", f"  {SECRET} ").md5
+    assert md5 == SECRET  # stripped, still equal to the plain str
+    assert isinstance(md5, str)
+    for shown in (repr(md5), repr([md5]), repr({"md5": md5}), repr(md5[:20]), repr(md5[5])):
+        assert SECRET[:5] not in shown
+    assert str(md5) == SECRET
+    with pytest.raises(TypeError, match="secret"):
+        pickle.dumps(md5)
+
+
+def test_an_empty_environment_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MAILKIT_CLIENT_MD5= (empty) is missing, not an empty md5; an empty argument is refused."""
+    monkeypatch.setenv("MAILKIT_CLIENT_MD5", "")
+    with pytest.raises(mk.MissingCredentialsError, match="client_md5"):
+        mk.MailkitClient("1")
+    with pytest.raises(mk.InvalidArgumentError, match="empty"):
+        mk.MailkitClient("1", "")

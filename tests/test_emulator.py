@@ -465,7 +465,11 @@ def test_unsubscribe_then_revalidate_round_trip(emu: MailkitEmulator) -> None:
 # -- mailkit.email.getstatus ----------------------------------------------------------------
 
 
-def status_record(recipient: Recipient, status: str = "enabled", **profile: str) -> dict[str, str]:
+def status_record(
+    recipient: Recipient, status: str = "enabled", *, xml: bool = False, **profile: str
+) -> dict[str, object]:
+    """A getstatus record: IDs are strings in JSON, <int> in XML-RPC (Czech page; FX-2018)."""
+    as_id = int if xml else str
     fields = [
         "VOCATIVE",
         "PREFIX",
@@ -485,9 +489,9 @@ def status_record(recipient: Recipient, status: str = "enabled", **profile: str)
         "STATE",
     ]
     return {
-        "ID_EMAIL": str(recipient.id_email),
+        "ID_EMAIL": as_id(recipient.id_email),
         "EMAIL": recipient.email,
-        "ID_MAILING_LIST": str(recipient.mailing_list_id),
+        "ID_MAILING_LIST": as_id(recipient.mailing_list_id),
         **{name: profile.get(name, "") for name in fields},
         "DATE": recipient.created_at.strftime("%Y-%m-%d %H:%M:%S"),
         "CHANGE_DATE": recipient.changed_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -515,13 +519,16 @@ def test_getstatus_by_address_lists_every_match(emu: MailkitEmulator) -> None:
     assert jane is not None
     expected = [status_record(jane), status_record(news, "unsubscribe")]
     assert call_json(emu, "mailkit.email.getstatus", email="jane@example.com") == expected
+    expected = [status_record(jane, xml=True), status_record(news, "unsubscribe", xml=True)]
     assert call_xml(emu, "mailkit.email.getstatus", "Jane@Example.com") == expected
 
 
-def test_getstatus_xml_values_are_strings(emu: MailkitEmulator) -> None:
+def test_getstatus_xml_ids_are_ints_and_the_rest_strings(emu: MailkitEmulator) -> None:
+    """ID_EMAIL and ID_MAILING_LIST are <i4> on the Czech page and <int> in FX-2018."""
     response = emu.handle("/rpc.fcgi", xml_body("mailkit.email.getstatus", JANE, None))
-    assert b"<name>ID_EMAIL</name>\n<value><string>12345678</string></value>" in response.body
-    assert b"<int>" not in response.body
+    assert b"<name>ID_EMAIL</name>\n<value><int>12345678</int></value>" in response.body
+    assert b"<name>ID_MAILING_LIST</name>\n<value><int>1</int></value>" in response.body
+    assert response.body.count(b"<int>") == 2
 
 
 @pytest.mark.parametrize("params", [{}, {"email": ""}, {"ID_email": None}])
@@ -563,9 +570,10 @@ def test_auto_create_getstatus() -> None:
 
 def test_mailinglist_list(emu: MailkitEmulator) -> None:
     assert emu.add_mailing_list("News", "Weekly news", enabled=False) == 2
+    # IDs are <i4> in the 2018 XML fixture and strings in the 2018 JSON one.
     expected = [
-        {"ID_USER_LIST": "1", "NAME": "Default", "DESCRIPTION": "", "STATUS": "enabled"},
-        {"ID_USER_LIST": "2", "NAME": "News", "DESCRIPTION": "Weekly news", "STATUS": "disabled"},
+        {"ID_USER_LIST": 1, "NAME": "Default", "DESCRIPTION": "", "STATUS": "enabled"},
+        {"ID_USER_LIST": 2, "NAME": "News", "DESCRIPTION": "Weekly news", "STATUS": "disabled"},
     ]
     assert call_xml(emu, "mailkit.mailinglist.list") == expected
     # KB's client sends no "parameters" at all.
@@ -683,7 +691,8 @@ def test_allowed_ips_must_be_a_collection() -> None:
 
 def test_unknown_function(emu: MailkitEmulator) -> None:
     assert call_json(emu, "mailkit.email.nonsense") == json_error("Unknown function")
-    assert call_xml(emu, "mailkit.email.delete", JANE) == "Unknown function"
+    # A function of the index the emulator does not play.
+    assert call_xml(emu, "mailkit.campaigns.messages", JANE) == "Unknown function"
 
 
 def test_unknown_function_after_credentials(emu: MailkitEmulator) -> None:

@@ -1,7 +1,9 @@
 """Seeded fault injection in the emulator: each fault's effect on the wire and on state.
 
 Every fault is checked on both mounts (in-process transport, loopback server) against what
-the emulator really did: `wipe_queue`, `wipe_requests`, `confirmations_sent`, `fault_log`.
+the emulator really did: `wipe_queue`, `wipe_requests`, `confirmations_sent`, `fault_log`;
+and on every lifecycle function: a fault before acting leaves all of the server's truth as
+it was, one after acting leaves what a fault-free call leaves.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from mailkit_async.testing import (
     MailkitEmulator,
     serve,
 )
+
+from ._lifecycle import LIFECYCLE, LifecycleCall, b64, new_account, request, truth
 
 CLIENT_ID = "12345"
 MD5 = "0123456789abcdef0123456789abcdef"
@@ -575,3 +579,66 @@ def test_faults_are_frozen_and_keyword_only(emu: MailkitEmulator) -> None:
     with pytest.raises(TypeError, match="Faults plan or None"):
         emu.faults = {"http_503": 1.0}  # type: ignore[assignment]
     assert emu.faults is None
+
+
+# -- every lifecycle function -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lifecycle", LIFECYCLE, ids=[c.function for c in LIFECYCLE])
+def test_faults_reach_every_lifecycle_function(protocol: str, lifecycle: LifecycleCall) -> None:
+    """Before acting: no trace in the truth; after acting: the fault-free call's truth."""
+    untouched = truth(new_account())
+    twin = new_account()
+    clean = twin.handle(*request(protocol, lifecycle))
+    acted = truth(twin)
+    assert clean.status == 200
+    assert (acted != untouched) is lifecycle.acts
+    for kind in ("http_429", "http_503", "http_502", "drop_before"):
+        emu = new_account()
+        emu.faults = certain(kind)
+        response = emu.handle(*request(protocol, lifecycle))
+        assert response.status != 200
+        assert truth(emu) == untouched, kind
+        assert emu.fault_log == [(lifecycle.function, kind, lifecycle.key)]
+    for kind, action in (("drop_after", "drop"), ("truncate", "truncate")):
+        emu = new_account()
+        emu.faults = certain(kind)
+        response = emu.handle(*request(protocol, lifecycle))
+        # The answer that is lost or cut is the one the call would have had (times in it
+        # may differ by a second, never in length).
+        assert (response.action, response.status, len(response.body)) == (
+            action,
+            200,
+            len(clean.body),
+        )
+        assert truth(emu) == acted, kind
+        assert emu.fault_log == [(lifecycle.function, kind, lifecycle.key)]
+
+
+def test_functions_limits_faults_to_named_lifecycle_functions() -> None:
+    emu = new_account()
+    emu.faults = Faults(http_503=1.0, functions={"mailkit.mailinglist.adduser"})
+    for lifecycle in LIFECYCLE:
+        expected = 503 if lifecycle.function == "mailkit.mailinglist.adduser" else 200
+        assert emu.handle(*request("json", lifecycle)).status == expected, lifecycle.function
+    assert emu.fault_log == [("mailkit.mailinglist.adduser", "http_503", "new@example.com")]
+
+
+async def test_a_lost_adduser_answer_still_sent_the_opt_in_email(
+    emu: MailkitEmulator, http: httpx.AsyncClient, protocol: str
+) -> None:
+    """Over both mounts: the hang-up hides the answer, not the email the call sent."""
+    personal = {"email": b64("ann@example.com")}
+    if protocol == "json":
+        body = json_body(
+            "mailkit.mailinglist.adduser", ID_user_list=1, confirm="TRUE", personal=personal
+        )
+    else:
+        body = xml_body("mailkit.mailinglist.adduser", 1, True, personal)
+    emu.faults = Faults(drop_after=1.0)
+    with pytest.raises(httpx.RemoteProtocolError, match=f"^{DISCONNECTED}$"):
+        await send(http, (PATHS[protocol], body))
+    ann = emu.recipient("ann@example.com")
+    assert ann is not None
+    assert (ann.pending, emu.confirmations_sent) == (True, {ann.id_email: 1})
+    assert emu.fault_log == [("mailkit.mailinglist.adduser", "drop_after", "ann@example.com")]

@@ -106,22 +106,25 @@ INT_DIGITS = sys.get_int_max_str_digits() or 4300
 json_ints = st.integers() | st.integers(
     min_value=-(10 ** (INT_DIGITS - 1)), max_value=10 ** (INT_DIGITS - 1)
 )
+# Hypothesis text has no lone surrogates; NUL is left out: parameters may not hold it.
+json_text = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
 json_scalars = (
     st.none()
     | st.booleans()
     | json_ints
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text()  # hypothesis text has no lone surrogates; astral characters included
+    | st.text(json_text)  # astral characters included
     | st.text(st.characters(min_codepoint=0x10000), max_size=4)
 )
 json_values = st.recursive(
     json_scalars,
     lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(json_text, max_size=8), inner, max_size=4)
     ),
     max_leaves=20,
 )
-json_params = st.dictionaries(st.text(max_size=10), json_values, max_size=5)
+json_params = st.dictionaries(st.text(json_text, max_size=10), json_values, max_size=5)
 
 
 @FAST
@@ -370,29 +373,53 @@ def test_xmlrpc_decode_round_trip_with_i8(value: object) -> None:
 
 
 @FAST
-@given(st.integers(*I8), st.sampled_from(["i8", "int", "i4"]))
-def test_xmlrpc_decode_ints_respect_their_tag(number: int, tag: str) -> None:
+@given(
+    st.integers(*I4) | st.integers(*I8) | st.integers(-(10**200), 10**200),
+    st.sampled_from(["i8", "int", "i4"]),
+    st.sampled_from(["", "+", "00"]),
+)
+def test_xmlrpc_decode_reads_ints_of_any_width_in_any_int_tag(
+    number: int, tag: str, prefix: str
+) -> None:
+    # As xmlrpc.client.loads does: Frontier::RPC2 and XMLRPC::Lite write 2**40 as <int>.
+    text = f"{prefix}{number}" if number >= 0 else f"-{prefix.strip('+')}{-number}"
     document = (
-        f"<methodResponse><params><param><value><{tag}>{number}</{tag}></value></param>"
+        f"<methodResponse><params><param><value><{tag}>{text}</{tag}></value></param>"
         "</params></methodResponse>"
     ).encode()
-    if tag == "i8" or I4[0] <= number <= I4[1]:
-        assert same(XmlRpcCodec().decode_reply(document, function="f"), number)
-    else:
-        with pytest.raises(MalformedResponseError):
-            XmlRpcCodec().decode_reply(document, function="f")
+    assert same(XmlRpcCodec().decode_reply(document, function="f"), number)
+    assert same(xmlrpc.client.loads(document)[0][0], number)
 
 
 @FAST
 @given(xml_values(st.integers(*I8), xml_datetimes.filter(lambda moment: moment.year >= 1000)))
 def test_xmlrpc_encode_round_trip(value: object) -> None:
-    body = XmlRpcCodec().encode_call(UNKNOWN, [value], CREDS)
+    body = XmlRpcCodec(send_nil=True).encode_call(UNKNOWN, [value], CREDS)
     params, method = xmlrpc.client.loads(body, use_builtin_types=True)
     assert method == UNKNOWN
     assert len(params) == 3
     assert same(params[0], int(CLIENT_ID))
     assert same(params[1], CLIENT_MD5)
     assert same(params[2], plain(value))
+
+
+def _without_none(value: object) -> object:
+    """What the default encoder sends for `value`: None as the empty string, as PHP's null."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return [_without_none(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_none(item) for key, item in value.items()}
+    return plain(value)
+
+
+@FAST
+@given(xml_values(st.integers(*I8), xml_datetimes.filter(lambda moment: moment.year >= 1000)))
+def test_xmlrpc_encoder_sends_none_as_the_empty_string_unless_asked_for_nil(value: object) -> None:
+    body = XmlRpcCodec().encode_call(UNKNOWN, [value], CREDS)
+    assert b"<nil/>" not in body
+    assert same(xmlrpc.client.loads(body, use_builtin_types=True)[0][2], _without_none(value))
 
 
 @pytest.mark.parametrize("year", [1, 99, 999, 1000, 2024, 9999])
@@ -423,6 +450,23 @@ def test_xmlrpc_encoder_places_credentials_first() -> None:
     big = Credentials("99999999999", CLIENT_MD5)  # beyond i4: sent as text
     body = XmlRpcCodec().encode_call(UNKNOWN, [], big)
     assert xmlrpc.client.loads(body)[0] == ("99999999999", CLIENT_MD5)
+
+
+@FAST
+@given(st.from_regex(r"[0-9]{1,12}", fullmatch=True) | st.text(min_size=1, max_size=12))
+def test_xmlrpc_client_id_arrives_exactly_as_given(client_id: str) -> None:
+    # Whatever the form, the server reads back the same text: "0042" never becomes 42.
+    try:
+        credentials = Credentials(client_id, CLIENT_MD5)
+    except InvalidArgumentError:
+        return  # empty or control characters: refused before any codec sees it
+    try:
+        body = XmlRpcCodec().encode_call(UNKNOWN, [], credentials)
+    except InvalidArgumentError:
+        return  # a character XML cannot carry
+    received = xmlrpc.client.loads(body)[0][0]
+    assert str(received) == credentials.client_id
+    assert type(received) is (int if b"<int>" in body else str)
 
 
 def test_xmlrpc_encoder_shared_containers_are_not_cycles() -> None:
@@ -633,16 +677,14 @@ XML_MALFORMED: dict[str, bytes] = {
         b"<methodCall><methodName>x</methodName><params><param><value>1</value></param>"
         b"</params></methodCall>"
     ),
-    "i4 2**31": response("<value><i4>2147483648</i4></value>"),
-    "int -2**31-1": response("<value><int>-2147483649</int></value>"),
-    "i8 2**63": response("<value><i8>9223372036854775808</i8></value>"),
-    "i8 -2**63-1": response("<value><i8>-9223372036854775809</i8></value>"),
     "int 1_000": response("<value><int>1_000</int></value>"),
     "int hex": response("<value><int>0x10</int></value>"),
     "int float": response("<value><int>1.0</int></value>"),
     "int empty": response("<value><int></int></value>"),
     "int arabic digits": response("<value><int>\u0661\u0662</int></value>"),
     "int 5000 digits": response(f"<value><i8>{'1' * 5000}</i8></value>"),
+    "int 4301 digits": response(f"<value><int>{'1' * 4301}</int></value>"),
+    "int sign only": response("<value><int>-</int></value>"),
     "boolean 2": response("<value><boolean>2</boolean></value>"),
     "boolean true": response("<value><boolean>true</boolean></value>"),
     "double nan": response("<value><double>nan</double></value>"),
@@ -696,8 +738,13 @@ XML_MALFORMED: dict[str, bytes] = {
     "truncated": response("<value>1</value>")[:-10],
     "fault missing faultString": fault(member("faultCode", "<value><int>4</int></value>")),
     "fault missing faultCode": fault(member("faultString", "<value>x</value>")),
-    "fault with text faultCode": fault(
-        member("faultCode", "<value>4</value>") + member("faultString", "<value>x</value>")
+    "fault with double faultCode": fault(
+        member("faultCode", "<value><double>4.0</double></value>")
+        + member("faultString", "<value>x</value>")
+    ),
+    "fault with int faultString": fault(
+        member("faultCode", "<value><int>4</int></value>")
+        + member("faultString", "<value><int>5</int></value>")
     ),
     "fault with boolean faultCode": fault(
         member("faultCode", "<value><boolean>1</boolean></value>")
@@ -743,6 +790,28 @@ def test_xmlrpc_fault_with_i8_code_and_extra_members() -> None:
     assert (caught.value.fault_code, caught.value.fault_string) == (-5, "nope")
 
 
+@pytest.mark.parametrize(
+    ("code_xml", "code"),
+    [
+        ("<value><string>Client</string></value>", "Client"),  # XMLRPC::Lite
+        ("<value>4</value>", "4"),  # a bare value is a string: kept as sent, not read as 4
+        ("<value><string></string></value>", ""),
+        ("<value><int>2147483648</int></value>", 2**31),
+    ],
+    ids=["Client", "bare 4", "empty", "int past 32 bits"],
+)
+def test_xmlrpc_fault_with_a_string_code_is_a_typed_fault(code_xml: str, code: object) -> None:
+    body = fault(member("faultCode", code_xml) + member("faultString", "<value>Bad method</value>"))
+    for parse in (unmarshal._parse_tree, unmarshal._parse_stream):
+        with pytest.raises(XmlRpcFaultError) as caught:
+            unmarshal.decode_with(parse, body, "mailkit.email.wipe")
+        assert same(caught.value.fault_code, code)
+        assert caught.value.fault_string == "Bad method"
+        assert caught.value.function == "mailkit.email.wipe"
+        shown = code if isinstance(code, int) else repr(code)
+        assert f"XML-RPC fault {shown}: Bad method" in str(caught.value)
+
+
 XML_GOOD: dict[str, tuple[bytes, object]] = {
     "int with whitespace": (response("<value><int> 12 </int></value>"), 12),
     "int with plus": (response("<value><int>+7</int></value>"), 7),
@@ -750,6 +819,14 @@ XML_GOOD: dict[str, tuple[bytes, object]] = {
     "i4 min": (response("<value><i4>-2147483648</i4></value>"), -(2**31)),
     "i8 max": (response("<value><i8>9223372036854775807</i8></value>"), 2**63 - 1),
     "i8 min": (response("<value><i8>-9223372036854775808</i8></value>"), -(2**63)),
+    # Any width in any int tag, as xmlrpc.client.loads reads them (Frontier, XMLRPC::Lite).
+    "int 2**40": (response("<value><int>1099511627776</int></value>"), 2**40),
+    "i4 2**31": (response("<value><i4>2147483648</i4></value>"), 2**31),
+    "int -2**31-1": (response("<value><int>-2147483649</int></value>"), -(2**31) - 1),
+    "i8 2**63": (response("<value><i8>9223372036854775808</i8></value>"), 2**63),
+    "i8 -2**63-1": (response("<value><i8>-9223372036854775809</i8></value>"), -(2**63) - 1),
+    "int 4300 digits": (response(f"<value><int>{'7' * 4300}</int></value>"), int("7" * 4300)),
+    "int leading zeros": (response("<value><int>007</int></value>"), 7),
     "boolean with whitespace": (response("<value><boolean> 1 </boolean></value>"), True),
     "double forms": (
         response(
@@ -837,6 +914,38 @@ def test_xmlrpc_tree_path_agrees_with_stream_path_on_values(value: object) -> No
     body = stdlib_response(value)
     assert unmarshal.takes_tree_path(body)
     assert_paths_agree(body)
+
+
+_EXAMPLES = {**XML_MALFORMED, **{name: body for name, (body, _) in XML_GOOD.items()}}
+
+
+@pytest.mark.parametrize("body", list(_EXAMPLES.values()), ids=list(_EXAMPLES))
+def test_xmlrpc_tree_path_agrees_with_stream_path_on_the_examples(body: bytes) -> None:
+    if unmarshal.takes_tree_path(body):
+        assert_paths_agree(body)
+
+
+def _nested_document(levels: int, leaf: str, wrap: str) -> bytes:
+    opening, closing = {
+        "array": ("<value><array><data>", "</data></array></value>"),
+        "struct": ("<value><struct><member><name>k</name>", "</member></struct></value>"),
+    }[wrap]
+    return response(opening * levels + leaf + closing * levels)
+
+
+@pytest.mark.parametrize("wrap", ["array", "struct"])
+@pytest.mark.parametrize(
+    "leaf",
+    ["<value><string>x</string></value>", "<value>x</value>", "<value><struct/></value>"],
+)
+def test_xmlrpc_paths_agree_at_the_depth_limit(wrap: str, leaf: str) -> None:
+    # The tree walk reads some elements in place; the limit must fall at the same element.
+    outcomes = set()
+    for levels in range(17, 23):
+        body = _nested_document(levels, leaf, wrap)
+        assert_paths_agree(body)
+        outcomes.add(_outcome(unmarshal._parse_tree, body)[0])
+    assert outcomes == {"value", "malformed"}
 
 
 @pytest.mark.parametrize(

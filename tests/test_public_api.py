@@ -44,11 +44,14 @@ def test_every_error_is_a_mailkit_error() -> None:
 def test_testing_exports() -> None:
     """The emulator is public and shipped in the package."""
     assert set(mkt.__all__) == {
+        "Campaign",
         "EmulatorTransport",
         "FaultEvent",
         "Faults",
+        "MailingList",
         "MailkitEmulator",
         "Recipient",
+        "SentMessage",
         "serve",
     }
 

@@ -9,6 +9,8 @@ from typing import Any, Literal, NamedTuple
 
 import attrs
 
+from .._errors import InvalidArgumentError
+from .._validate import checked_init, describe
 from ._wire import EmulatorResponse, plain
 
 __all__ = ["FAULT_KINDS", "FaultEvent", "FaultKind", "Faults", "fault_reply"]
@@ -50,19 +52,33 @@ class FaultEvent(NamedTuple):
 
 def _number(attribute: attrs.Attribute[Any], value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{attribute.name} takes a number, not {value!r}")
-    return value
+        raise InvalidArgumentError(f"{attribute.name} takes a number, not {describe(value)}")
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond any float
+        return math.inf
 
 
 def _probability(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not 0 <= _number(attribute, value) <= 1:  # NaN fails this too
-        raise ValueError(f"{attribute.name} must be a probability from 0 to 1, not {value!r}")
+        raise InvalidArgumentError(
+            f"{attribute.name} must be a probability from 0 to 1, not {describe(value)}"
+        )
 
 
 def _seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     seconds = _number(attribute, value)
     if not (seconds >= 0 and math.isfinite(seconds)):
-        raise ValueError(f"{attribute.name} must be a finite number >= 0, not {value!r}")
+        raise InvalidArgumentError(
+            f"{attribute.name} must be a finite number >= 0, not {describe(value)}"
+        )
+
+
+def _seed(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(f"seed takes an int, not {describe(value)}")
+    if not -(2**63) <= value < 2**64:
+        raise InvalidArgumentError("seed must fit in 64 bits")
 
 
 def _header_value(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -70,22 +86,30 @@ def _header_value(_: object, attribute: attrs.Attribute[Any], value: object) -> 
     if value is None:
         return
     if not isinstance(value, str):
-        raise TypeError(f"{attribute.name} takes a string or None, not {value!r}")
-    if not value.isascii() or "\r" in value or "\n" in value:
-        raise ValueError(f"{attribute.name} is not a sendable header value: {value!r}")
+        raise InvalidArgumentError(
+            f"{attribute.name} takes a string or None, not {describe(value)}"
+        )
+    if not value.isascii() or not value.isprintable():
+        raise InvalidArgumentError(f"{attribute.name} is not a sendable header value")
 
 
 def _function_set(functions: Iterable[str] | None) -> frozenset[str] | None:
-    if functions is None:
+    given: object = functions  # checked at run time: callers may pass anything
+    if given is None:
         return None
-    if isinstance(functions, str):
-        raise TypeError("functions takes a collection of function names, not one string")
-    names = frozenset(functions)
+    if isinstance(given, str) or not isinstance(given, Iterable):
+        raise InvalidArgumentError(
+            "functions takes a collection of function names, not one string"
+            if isinstance(functions, str)
+            else f"functions takes a collection of function names, not {describe(given)}"
+        )
+    names = frozenset(given)
     if not all(isinstance(name, str) for name in names):
-        raise TypeError("functions takes function names (strings)")
+        raise InvalidArgumentError("functions takes function names (strings)")
     return names
 
 
+@checked_init
 @attrs.frozen(kw_only=True)
 class Faults:
     """A seeded fault plan: assign to `MailkitEmulator.faults` (None turns faults off).
@@ -108,7 +132,7 @@ class Faults:
     `functions`, only calls of those functions.
     """
 
-    seed: int = attrs.field(default=0, validator=attrs.validators.instance_of(int))
+    seed: int = attrs.field(default=0, validator=_seed)
     http_429: float = attrs.field(default=0.0, validator=_probability)
     http_503: float = attrs.field(default=0.0, validator=_probability)
     http_502: float = attrs.field(default=0.0, validator=_probability)

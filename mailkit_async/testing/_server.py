@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 
 import attrs
 
+from .._errors import InvalidArgumentError
+from .._validate import check_count, check_instance, check_text, checked_arguments, describe
 from ._emulator import MailkitEmulator
 from ._wire import EmulatorResponse, plain
 
@@ -127,6 +129,7 @@ class EmulatorServer:
         await listener.wait_closed()
 
 
+@checked_arguments
 @contextlib.asynccontextmanager
 async def serve(
     emulator: MailkitEmulator, host: str = "127.0.0.1", port: int = 0
@@ -136,12 +139,17 @@ async def serve(
     `port=0` picks a free port; read `base_url`. On exit the listener and every open
     connection are closed and their handlers awaited.
     """
+    check_instance(emulator, MailkitEmulator, name="emulator", what="a MailkitEmulator")
+    check_text(host, name="host", max_length=100)
+    check_count(port, name="port", minimum=0, maximum=65535)
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:  # a host name: resolving it could reach beyond this machine
         loopback = False
     if not loopback:
-        raise ValueError(f"serve() listens on a loopback IP address only, not {host!r}")
+        raise InvalidArgumentError(
+            f"host: serve() listens on a loopback IP address only, not {describe(host)}"
+        )
     server = EmulatorServer(emulator)
     listener = await server._start(host, port)
     try:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from .._validate import check_instance, check_text, checked_arguments
+
 if TYPE_CHECKING:
     from ._emulator import MailkitEmulator
 
@@ -22,14 +24,23 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
     for a truncated body only once the body is read (as a streamed response shows).
     """
 
+    @checked_arguments
     def __init__(self, emulator: MailkitEmulator, *, client_ip: str = "127.0.0.1") -> None:
+        from ._emulator import MailkitEmulator  # the emulator imports this module
+
+        check_instance(emulator, MailkitEmulator, name="emulator", what="a MailkitEmulator")
+        check_text(client_ip, name="client_ip", max_length=100)
         self._emulator = emulator
         self._client_ip = client_ip
 
+    @checked_arguments
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
+        check_instance(request, httpx.Request, name="request", what="an httpx.Request")
+        # The body holds the md5: passed on, never kept in a local of this frame (which is in
+        # the traceback of the hang-ups raised below).
         reply = self._emulator.handle(
-            request.url.path, body, client_ip=self._client_ip, method=request.method
+            request.url.path, await request.aread(), client_ip=self._client_ip,
+            method=request.method,
         )
         if reply.delay:
             await asyncio.sleep(reply.delay)

@@ -1,6 +1,7 @@
 """Both wire protocols as the emulator speaks them: request documents in, reply documents out.
 
-Written without the client's codecs on purpose, so the two can catch each other's mistakes.
+Written without the client's codecs on purpose, so the two can catch each other's mistakes;
+only the positions of XML-RPC calls come from the function table, the one record of them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import attrs
 from defusedxml.xmlrpc import (  # type: ignore[import-untyped, unused-ignore]
     DefusedExpatParser,
 )
+
+from .._functions import FUNCTIONS, SlotKind
 
 __all__ = [
     "Action",
@@ -32,21 +35,13 @@ Action = Literal["reply", "drop", "truncate"]
 
 PROTOCOLS: Mapping[str, Protocol] = {"/json.fcgi": "json", "/rpc.fcgi": "xmlrpc"}
 
-# XML-RPC parameters are positional; these name them, after client_id and client_md5, in the
-# order of the published pages, so the handlers only ever see JSON-style names.
-_XMLRPC_ORDER: Mapping[str, tuple[str, ...]] = {
-    "mailkit.email.wipe": ("ID_email",),
-    "mailkit.email.revalidate": (
-        "ID_email",
-        "ID_message",
-        "agreement",
-        "channel",
-        "dummy",
-        "language",
-    ),
-    "mailkit.email.unsubscribe": ("ID_email", "ID_send_message", "send_optout", "timeout"),
-    "mailkit.email.getstatus": ("ID_email", "ID_send_message"),
-    "mailkit.email.unsubscribe.getstatus": ("ID_email",),
+# XML-RPC parameters are positional; the function table names them (after client_id and
+# client_md5) with their JSON names, so the handlers only ever see JSON-style names. None
+# marks a struct position built from named parameters, whose members become parameters.
+_XMLRPC_NAMES: Mapping[str, tuple[tuple[str | None, SlotKind], ...]] = {
+    spec.name: tuple(zip(names, (slot.kind for slot in spec.xmlrpc_order or ()), strict=True))
+    for spec in FUNCTIONS.values()
+    if (names := spec.xmlrpc_names()) is not None
 }
 
 # The Unmarshaller "gladly accepts bogus XML-RPC data" and fails in many ways on the rest:
@@ -150,11 +145,12 @@ def _decode_xmlrpc(body: bytes) -> Call:
     client_id = args[0] if args else None
     md5 = args[1] if len(args) > 1 else None
     params: dict[str, object] = {}
-    for name, value in zip(_XMLRPC_ORDER.get(function, ()), args[2:], strict=False):
-        # A struct contributes its members: unsubscribe's {timeout, timeout_days}, which
-        # older doc pages also place one slot earlier.
-        if isinstance(value, dict):
+    for (name, kind), value in zip(_XMLRPC_NAMES.get(function, ()), args[2:], strict=False):
+        if isinstance(value, dict) and (name is None or kind is not SlotKind.STRUCT):
+            # A struct of named parameters contributes its members; so does one in a
+            # non-struct position: unsubscribe's {timeout, timeout_days}, which older doc
+            # pages place one slot earlier.
             params.update(value)
-        else:
+        elif name is not None:
             params[name] = value
     return Call("xmlrpc", function, client_id, md5, params)
