@@ -25,6 +25,7 @@ import attrs
 
 from ._dispatch import CallTrace, RetryEvent, new_trace
 from ._errors import InvalidArgumentError, MailkitError, OutcomeUnknownError
+from ._meters import AdaptiveLimit, RateMeter
 from ._retry import is_rate_limit
 from ._validate import check_count, check_instance, checked_arguments, describe
 
@@ -105,58 +106,6 @@ class Batch(AsyncIterator[Outcome[I, R]]):
         await self.aclose()
 
 
-class _Pacer:
-    """A smooth rate limit: attempts start at most `rate` per second, evenly spaced."""
-
-    def __init__(self, rate: float) -> None:
-        self._interval = 1.0 / rate
-        self._next = 0.0
-
-    async def __call__(self) -> None:
-        now = time.monotonic()
-        start = max(now, self._next)
-        self._next = start + self._interval
-        if start > now:
-            await asyncio.sleep(start - now)
-
-
-class _AdaptiveLimit:
-    """AIMD: halve the in-flight limit when the service pushes back, regain +1 per window.
-
-    Throttle signals closer together than `cooldown` count once, so one burst of 503s does
-    not collapse the limit to 1.
-    """
-
-    def __init__(self, ceiling: int, *, cooldown: float = 1.0) -> None:
-        self._ceiling = ceiling
-        self._limit = float(ceiling)
-        self._in_flight = 0
-        self._cooldown = cooldown
-        self._last_cut = -math.inf
-        self._changed = asyncio.Condition()
-
-    @property
-    def limit(self) -> int:
-        return max(1, int(self._limit))
-
-    async def acquire(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self._in_flight < self.limit)
-            self._in_flight += 1
-
-    async def release(self, *, throttled: bool) -> None:
-        async with self._changed:
-            self._in_flight -= 1
-            now = time.monotonic()
-            if throttled:
-                if now - self._last_cut >= self._cooldown:
-                    self._limit = max(1.0, self._limit / 2)
-                    self._last_cut = now
-            else:
-                self._limit = min(float(self._ceiling), self._limit + 1.0 / self._limit)
-            self._changed.notify_all()
-
-
 def check_batch_options(
     items: object, concurrency: object, rate: object, ceiling: int, *, items_name: str = "items"
 ) -> None:
@@ -203,113 +152,170 @@ async def fan_out(
 ) -> AsyncIterator[Outcome[I, R]]:
     """Run `work` over `items` with at most `concurrency` in flight; yield each Outcome.
 
-    A MailkitError from one item becomes that item's outcome; anything else (a bug in the
-    caller's iterable or hooks) ends the batch. Leaving the loop early, cancelling, or
+    A MailkitError from one item becomes that item's outcome; any other exception (a bug in
+    the caller's iterable or hooks) ends the batch. Leaving the loop early, cancelling, or
     `aclose()` cancels in-flight calls and awaits every worker before returning.
     """
-    # A plain iterable is read with next(): no async generator and no lock around it, since
-    # next() cannot be interleaved. Only an async iterable needs both.
-    plain = None if isinstance(items, AsyncIterable) else iter(items)
-    source = _aiter(items) if isinstance(items, AsyncIterable) else None
-    summary = summary if summary is not None else BatchSummary()
-    pace = _Pacer(rate) if rate is not None else None
-    limit = _AdaptiveLimit(concurrency) if adaptive else None
-    # In flight plus finished-but-unread: the bound on memory, whatever the input's size.
-    window = asyncio.Semaphore(2 * concurrency)
-    finished: asyncio.Queue[Outcome[I, R] | BaseException | None] = asyncio.Queue()
-    pull_lock = asyncio.Lock()
-    next_index = 0
-
-    def retried(event: RetryEvent) -> None:
-        summary.retries += 1
-        if on_retry is not None:
-            on_retry(event)
-
-    async def run_one(item: I, index: int) -> Outcome[I, R]:
-        throttled = False  # did Mailkit push back (429/503) at any attempt of this item?
-
-        def retried_here(event: RetryEvent) -> None:
-            nonlocal throttled
-            throttled = throttled or is_rate_limit(event.error)
-            retried(event)
-
-        trace = new_trace(retried_here)
-        if limit is not None:
-            await limit.acquire()
-        try:
-            result = await work(item, trace, pace)
-        except MailkitError as error:
-            throttled = throttled or is_rate_limit(error)
-            return Outcome(item, None, error, index, trace.attempts)
-        finally:
-            if limit is not None:
-                await limit.release(throttled=throttled)
-        return Outcome(item, result, None, index, trace.attempts)
-
-    async def worker() -> None:
-        nonlocal next_index
-        try:
-            while True:
-                await window.acquire()
-                if plain is not None:
-                    try:
-                        item = next(plain)
-                    except StopIteration:
-                        window.release()
-                        return
-                else:
-                    assert source is not None
-                    async with pull_lock:  # an async generator cannot be advanced concurrently
-                        try:
-                            item = await anext(source)
-                        except StopAsyncIteration:
-                            window.release()
-                            return
-                index = next_index
-                next_index += 1
-                finished.put_nowait(await run_one(item, index))
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # the caller's iterable failed: end the batch with it
-            finished.put_nowait(exc)
-
-    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
-    done_signal = asyncio.ensure_future(_after_all(workers, finished))
-    buffered: dict[int, Outcome[I, R]] = {}
-    expected = 0
+    run = _Run(
+        _Source(items),
+        work,
+        window=2 * concurrency,
+        pace=RateMeter(rate) if rate is not None else None,
+        limit=AdaptiveLimit(concurrency) if adaptive else None,
+        on_retry=on_retry,
+        summary=summary if summary is not None else BatchSummary(),
+    )
+    workers = [asyncio.create_task(run.worker()) for _ in range(concurrency)]
+    reorder: _Reorder[I, R] | None = _Reorder() if ordered else None
     try:
-        while True:
-            got = await finished.get()
-            if got is None:
-                break
-            if isinstance(got, BaseException):
+        while (got := await run.finished.get()) is not None:
+            if isinstance(got, Exception):
                 raise got
-            ready = [got]
-            if ordered:
-                buffered[got.index] = got
-                ready = []
-                while expected in buffered:
-                    ready.append(buffered.pop(expected))
-                    expected += 1
-            for outcome in ready:
-                _count(summary, outcome, status_of)
+            for outcome in reorder.push(got) if reorder is not None else (got,):
+                _count(run.summary, outcome, status_of)
                 if on_outcome is not None:
                     on_outcome(outcome)
-                window.release()
+                run.window.release()
                 yield outcome
     finally:
-        summary.finished = time.monotonic()
-        done_signal.cancel()
+        run.summary.finished = time.monotonic()
         for task in workers:
             task.cancel()
-        await asyncio.gather(*workers, done_signal, return_exceptions=True)
-        if source is not None:
-            await source.aclose()  # closes the caller's async generator, if it gave one
+        await asyncio.gather(*workers, return_exceptions=True)
+        await run.source.aclose()
 
 
-async def _after_all(workers: list[asyncio.Task[None]], finished: asyncio.Queue[Any]) -> None:
-    await asyncio.gather(*workers, return_exceptions=True)
-    finished.put_nowait(None)  # every worker is done: the consumer may stop waiting
+class _Source(Generic[I]):
+    """The caller's items, read one at a time and numbered in input order."""
+
+    __slots__ = ("_async", "_lock", "_next_index", "_plain")
+
+    def __init__(self, items: Iterable[I] | AsyncIterable[I]) -> None:
+        # A plain iterable is read with next(): no lock, since next() cannot be interleaved.
+        # An async iterable needs one: an async generator cannot be advanced concurrently.
+        self._plain = None if isinstance(items, AsyncIterable) else iter(items)
+        self._async = _aiter(items) if isinstance(items, AsyncIterable) else None
+        self._lock = asyncio.Lock()
+        self._next_index = 0
+
+    async def pull(self) -> tuple[I, int] | None:
+        """The next item and its index, or None once the input is exhausted."""
+        if self._plain is not None:
+            try:
+                item = next(self._plain)
+            except StopIteration:
+                return None
+        else:
+            assert self._async is not None
+            async with self._lock:
+                try:
+                    item = await anext(self._async)
+                except StopAsyncIteration:
+                    return None
+        index = self._next_index
+        self._next_index += 1
+        return item, index
+
+    async def aclose(self) -> None:
+        if self._async is not None:
+            await self._async.aclose()  # closes the caller's async generator, if it gave one
+
+
+class _Run(Generic[I, R]):
+    """One batch's shared state; each worker pulls an item, runs it and queues its outcome."""
+
+    def __init__(
+        self,
+        source: _Source[I],
+        work: Callable[[I, CallTrace, Callable[[], Awaitable[None]] | None], Awaitable[R]],
+        *,
+        window: int,
+        pace: RateMeter | None,
+        limit: AdaptiveLimit | None,
+        on_retry: Callable[[RetryEvent], None] | None,
+        summary: BatchSummary,
+    ) -> None:
+        self.source = source
+        self.summary = summary
+        # In flight plus finished-but-unread: the bound on memory, whatever the input's size.
+        self.window = asyncio.Semaphore(window)
+        # An Outcome, the exception that ends the batch, or None once every worker is done.
+        self.finished: asyncio.Queue[Outcome[I, R] | Exception | None] = asyncio.Queue()
+        self._work = work
+        self._pace = pace.wait_can_start if pace is not None else None
+        self._limit = limit
+        self._on_retry = on_retry
+        self._workers = 0
+
+    async def worker(self) -> None:
+        self._workers += 1
+        try:
+            while True:
+                await self.window.acquire()
+                pulled = await self.source.pull()
+                if pulled is None:
+                    self.window.release()
+                    return
+                self.finished.put_nowait(await self._run(*pulled))
+        except Exception as exc:  # the caller's iterable or work failed: end the batch with it
+            self.finished.put_nowait(exc)
+        finally:
+            self._workers -= 1
+            if not self._workers:
+                self.finished.put_nowait(None)  # the consumer may stop waiting
+
+    async def _run(self, item: I, index: int) -> Outcome[I, R]:
+        watch = _Watch(self)
+        trace = new_trace(watch)
+        if self._limit is not None:
+            await self._limit.wait_can_start()
+        try:
+            result = await self._work(item, trace, self._pace)
+        except MailkitError as error:
+            watch.throttled = watch.throttled or is_rate_limit(error)
+            return Outcome(item, None, error, index, trace.attempts)
+        finally:
+            if self._limit is not None:
+                self._limit.notify_finished(throttled=watch.throttled)
+        return Outcome(item, result, None, index, trace.attempts)
+
+    def retried(self, event: RetryEvent) -> None:
+        self.summary.retries += 1
+        if self._on_retry is not None:
+            self._on_retry(event)
+
+
+class _Watch:
+    """One item's retry hook: counts each retry and notes whether Mailkit pushed back."""
+
+    __slots__ = ("_run", "throttled")
+
+    def __init__(self, run: _Run[Any, Any]) -> None:
+        self._run = run
+        self.throttled = False
+
+    def __call__(self, event: RetryEvent) -> None:
+        self.throttled = self.throttled or is_rate_limit(event.error)
+        self._run.retried(event)
+
+
+class _Reorder(Generic[I, R]):
+    """Holds outcomes that finished early until every one before them has come."""
+
+    __slots__ = ("_early", "_expected")
+
+    def __init__(self) -> None:
+        self._early: dict[int, Outcome[I, R]] = {}
+        self._expected = 0
+
+    def push(self, outcome: Outcome[I, R]) -> list[Outcome[I, R]]:
+        """The outcomes now ready, in input order."""
+        self._early[outcome.index] = outcome
+        ready = []
+        while self._expected in self._early:
+            ready.append(self._early.pop(self._expected))
+            self._expected += 1
+        return ready
 
 
 def _count(

@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 import mailkit_async as mk
-from mailkit_async._batch import _AdaptiveLimit
 from mailkit_async.testing import EmulatorTransport, Faults, MailkitEmulator, serve
 from mailkit_async.testing._server import EmulatorServer
 
@@ -247,34 +246,6 @@ async def test_cancellation_churn_leaves_the_client_usable(engine: str) -> None:
         emulator.faults = None
         result = await asyncio.wait_for(client.wipe("after@example.com"), timeout=5)
     assert result.status is W.QUEUED
-
-
-def test_adaptive_limit_halves_on_pushback_and_climbs_back() -> None:
-    """AIMD: one cut per cooldown, +1/limit per success, never below 1 or above the ceiling."""
-
-    async def scenario() -> list[int]:
-        limit = _AdaptiveLimit(16, cooldown=10.0)
-        seen = []
-        for throttled in (True, True, False, False, False):
-            await limit.acquire()
-            await limit.release(throttled=throttled)
-            seen.append(limit.limit)
-        return seen
-
-    assert asyncio.run(scenario()) == [8, 8, 8, 8, 8]
-    many = _AdaptiveLimit(4, cooldown=0.0)
-
-    async def cut_and_grow() -> tuple[int, int]:
-        for _ in range(5):
-            await many.acquire()
-            await many.release(throttled=True)
-        low = many.limit
-        for _ in range(100):
-            await many.acquire()
-            await many.release(throttled=False)
-        return low, many.limit
-
-    assert asyncio.run(cut_and_grow()) == (1, 4)
 
 
 async def test_rate_spaces_requests_evenly() -> None:
