@@ -36,7 +36,12 @@ _FIELD: Final = re.compile(
     rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[\x21-\x7e\x80-\xff](?:[ \t\x21-\x7e\x80-\xff]*"
     rb"[\x21-\x7e\x80-\xff])?)?)[ \t]*"
 )
-_CHUNK_SIZE_LINE: Final = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
+_CHUNK_HEAD: Final = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r\n")
+#: For each one-digit chunk size, by the digit's byte: a run of such chunks.
+_TINY_RUNS: Final = {
+    digit: re.compile(rb"(?:%c\r\n.{%d}\r\n)++" % (digit, int(chr(digit), 16)), re.DOTALL)
+    for digit in b"123456789abcdefABCDEF"
+}
 
 
 class FramingError(Exception):
@@ -64,7 +69,9 @@ class ResponseParser:
 
     Then `status`, `headers` (lower-case names, repeats joined by ", "), `body()`,
     `keep_alive` (may the connection carry another request) and `keep_alive_timeout`
-    (the server's Keep-Alive timeout, if it sent one) describe the answer.
+    (the server's Keep-Alive timeout, if it sent one) describe the answer; `overrun` says
+    that bytes beyond it arrived too. With `keep_body=False` it only follows the framing
+    (the httpx engine runs one beside h11, to see such bytes) and keeps no body.
     """
 
     __slots__ = (
@@ -81,10 +88,14 @@ class ResponseParser:
         "headers",
         "keep_alive",
         "keep_alive_timeout",
+        "keep_body",
+        "overrun",
         "status",
     )
 
-    def __init__(self, max_body: int, function: str) -> None:
+    def __init__(self, max_body: int, function: str, *, keep_body: bool = True) -> None:
+        self.keep_body = keep_body
+        self.overrun = False
         self._max_body = max_body
         self._function = function
         self._buffer = bytearray()
@@ -152,6 +163,7 @@ class ResponseParser:
                     # Bytes beyond the answer: nothing was asked for them, so the connection's
                     # framing can no longer be trusted.
                     self.keep_alive = False
+                    self.overrun = True
                     buffer.clear()
                 return True
 
@@ -220,18 +232,37 @@ class ResponseParser:
                     raise FramingError("chunk not followed by CRLF")
                 position += 2
                 chunk_end = False
-            end = buffer.find(b"\r\n", position, position + _MAX_CHUNK_LINE + 2)
-            if end < 0:
+            run = _TINY_RUNS.get(buffer[position]) if size - position > 32 else None
+            if run is not None:
+                # A run of equal one-digit chunks ("1\r\nx\r\n" over and over), matched and
+                # sliced in C: an endless stream of them costs per byte, not per chunk.
+                match = run.match(buffer, position)
+                if match is not None and match.end() - position > 32:
+                    size_now = int(chr(buffer[position]), 16)
+                    stride = size_now + 5
+                    end = match.end()
+                    if size_now == 1:
+                        data += buffer[position + 3 : end : stride]
+                    else:
+                        data += b"".join(
+                            [buffer[at : at + size_now] for at in range(position + 3, end, stride)]
+                        )
+                    position = end
+                    continue
+            match = _CHUNK_HEAD.match(buffer, position)
+            if match is None:
+                end = buffer.find(b"\r\n", position, position + _MAX_CHUNK_LINE + 2)
+                if end >= 0:
+                    raise FramingError(f"bad chunk size {bytes(buffer[position:end])[:40]!r}")
                 if size - position > _MAX_CHUNK_LINE:
                     raise FramingError("chunk-size line too long")
                 if buffer.find(b"\n", position) >= 0:
                     raise FramingError("bad chunk-size line")
-                break
-            match = _CHUNK_SIZE_LINE.fullmatch(buffer, position, end)
-            if match is None:
-                raise FramingError(f"bad chunk size {bytes(buffer[position:end])[:40]!r}")
+                break  # the line is not all here yet
+            if match.end() - position > _MAX_CHUNK_LINE + 2:
+                raise FramingError("chunk-size line too long")
             remaining = int(match[1], 16)
-            position = end + 2
+            position = match.end()
             if not remaining:
                 last = True
                 break
@@ -268,8 +299,8 @@ class ResponseParser:
             del buffer[:position]
 
     def _feed_body(self, data: bytes) -> None:
-        assert self._body is not None  # set with the head, before any body state
-        self._body.feed(data)
+        if self._body is not None:  # None only when not keeping the body
+            self._body.feed(data)
 
     def _parse_head(self, head: bytes) -> None:
         lines = head.split(b"\r\n")
@@ -296,7 +327,9 @@ class ResponseParser:
         self.keep_alive = match[1] == b"1" and "close" not in connection
         if self.keep_alive and "keep-alive" in headers:
             self.keep_alive_timeout = parse_keep_alive(headers["keep-alive"])
-        self._body = BodyReader(headers.get("content-encoding"), self._max_body, self._function)
+        if self.keep_body:
+            coding = headers.get("content-encoding")
+            self._body = BodyReader(coding, self._max_body, self._function)
         self._state = self._framing(status, headers)
 
     def _framing(self, status: int, headers: dict[str, str]) -> _State:
@@ -316,7 +349,8 @@ class ResponseParser:
             text = values.pop()
             if values or not (text.isascii() and text.isdigit()) or len(text) > 18:
                 raise FramingError(f"bad Content-Length {length[:40]!r}")
-            check_declared_length(text, self._max_body, self._function)
+            if self.keep_body:
+                check_declared_length(text, self._max_body, self._function)
             self._remaining = int(text)
             return _LENGTH if self._remaining else _DONE
         self.keep_alive = False  # the body ends where the connection does

@@ -34,6 +34,7 @@ from ._errors import (
     ResponseTooLargeError,
     TransportError,
 )
+from ._h1_parse import FramingError, ResponseParser
 from ._http import HttpReply
 from ._keepalive import DEFAULT_KEEPALIVE_EXPIRY, IdleLimit, keep_for, parse_keep_alive
 
@@ -197,6 +198,9 @@ def checked_transport(
     return transport
 
 
+_HTTP_1: Final = b"HTTP/1."
+
+
 class _StaleConnectionError(Exception):
     """A pooled connection was found closed before any byte of the request was written."""
 
@@ -252,9 +256,21 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
         self._limit = limit
         self._idle_since: float | None = None
         self._idle_until = math.inf
+        self._answer_start = b""  # the first bytes of the answer, until they show HTTP/1.
+        self._answer_checked = True
+        # The answer's framing, followed beside h11: h11 keeps bytes that came after an
+        # answer and reads them as the answer to the next request (a forged one, say).
+        self._framing: ResponseParser | None = None
+        self._framed = False  # the framing parser saw the whole answer
+        self._overrun = False
 
     def went_idle(self, keep_alive_timeout: float | None) -> None:
         """Its answer is read whole; until the next request, it waits in the pool."""
+        framing = self._framing
+        if framing is None or not self._framed or framing.overrun:
+            # Bytes beyond the answer, or an answer our stricter parser refused (bare LF):
+            # nothing is known of where the next answer would start.
+            self._overrun = True
         now = time.monotonic()
         expiry = DEFAULT_KEEPALIVE_EXPIRY
         if keep_alive_timeout is not None:
@@ -263,13 +279,31 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
         self._idle_until = now + expiry
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        return await self._stream.read(max_bytes, timeout)
+        data = await self._stream.read(max_bytes, timeout)
+        if self._framing is not None:
+            try:
+                self._framed = self._framing.feed(data)
+            except (FramingError, MailkitError):
+                self._framing = None  # h11 decides about this answer; nothing follows it
+        if not self._answer_checked and data:
+            # h11 waits for a blank line before it looks at a status line: a peer that is
+            # not speaking HTTP/1.x at all (an HTTP/0.9 body) would be waited out.
+            start = self._answer_start = (self._answer_start + data)[: len(_HTTP_1)]
+            if start != _HTTP_1[: len(start)]:
+                raise httpcore.RemoteProtocolError(f"not an HTTP/1.x answer: {start!r}")
+            self._answer_checked = len(start) == len(_HTTP_1)
+        return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
         if self._idle_since is not None:
             if self._unusable():
                 raise _StaleConnectionError
             self._idle_since = None
+        if self._answer_checked:  # a new request: its answer is yet to be checked
+            self._answer_checked = False
+            self._answer_start = b""
+            self._framing = ResponseParser(0, "", keep_body=False)
+            self._framed = False
         await self._stream.write(buffer, timeout)
 
     async def aclose(self) -> None:
@@ -290,6 +324,8 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
         return self._stream.get_extra_info(info)
 
     def _unusable(self) -> bool:
+        if self._overrun:
+            return True
         readable = bool(self._stream.get_extra_info("is_readable"))
         if self._idle_since is None:
             return readable

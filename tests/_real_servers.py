@@ -79,12 +79,14 @@ def running(name: str, *, keep_alive: float) -> Iterator[str]:
         yield f"http://127.0.0.1:{int(line)}"
     finally:
         assert process.stdin is not None
+        assert process.stdout is not None
         process.stdin.close()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        process.stdout.close()
 
 
 # --- the scenarios (client side) -----------------------------------------------------------

@@ -247,6 +247,20 @@ def test_a_head_fed_a_byte_at_a_time_is_read() -> None:
     assert (parser.status, parser.body()) == (200, b"ok")
 
 
+@pytest.mark.parametrize("size", [1, 2, 9, 10, 15])
+@pytest.mark.parametrize("digits", ["lower", "upper"])
+def test_runs_of_small_chunks_as_h11_reads_them(size: int, digits: str) -> None:
+    # Long runs of equal one-digit chunks take a faster path; the body must not differ.
+    body = bytes(range(256)) * 3
+    pieces = [body[at : at + size] for at in range(0, len(body), size)]
+    hex_size = "%x" if digits == "lower" else "%X"
+    encoded = b"".join((hex_size % len(p)).encode() + b"\r\n" + p + b"\r\n" for p in pieces)
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + encoded + b"0\r\n\r\n"
+    for step in (len(raw), 1000, 97):  # whole, and cut anywhere
+        parser = parse(*(raw[at : at + step] for at in range(0, len(raw), step)))
+        assert parser.body() == oracle(raw)[2] == body
+
+
 def test_chunk_extensions_and_trailers_as_h11_reads_them() -> None:
     raw = (
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
