@@ -450,10 +450,14 @@ class H1Sender:
         return None
 
     def _release(self, connection: _Connection, parser: ResponseParser) -> None:
-        if not parser.keep_alive or self._closed or not connection.reusable:
+        if not connection.reusable:
             # An answer that came before the whole request was out (a 413) leaves the rest
             # of the request unsent: nothing can follow it on this connection.
             connection.abort()
+            self._all.discard(connection)
+            return
+        if not parser.keep_alive or self._closed:
+            connection.close()
             self._all.discard(connection)
             return
         expiry = self._keepalive_expiry

@@ -36,7 +36,7 @@ from ._errors import (
 )
 from ._h1_parse import FramingError, ResponseParser
 from ._http import HttpReply
-from ._keepalive import DEFAULT_KEEPALIVE_EXPIRY, IdleLimit, keep_for, parse_keep_alive
+from ._keepalive import IdleLimit, keep_for
 
 __all__ = ["HttpxSender", "checked_transport"]
 
@@ -109,9 +109,6 @@ class HttpxSender:
                     "POST", url, content=body, headers=headers
                 ) as response:
                     payload = await _read_capped(response, self._max_body, function)
-                    stream = response.extensions.get("network_stream")
-                    if isinstance(stream, _CheckedStream):
-                        stream.went_idle(parse_keep_alive(response.headers.get("keep-alive")))
                     return HttpReply(response.status_code, response.headers, payload)
             except _StaleConnectionError:
                 continue  # not a byte of this request was written: send it on another one
@@ -248,62 +245,64 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
     httpcore asks `get_extra_info("is_readable")` of an idle connection before it hands it
     out (a readable idle connection was closed by its server, or holds bytes nobody asked
     for); this answers yes also once it has been idle as long as its server is known to
-    keep one, and the first write of the next request asks again.
+    keep one, or when bytes came after the last answer, and the first write of the next
+    request asks again.
+
+    Each answer's framing is followed beside h11, by the built-in engine's parser without
+    its body: it tells where the answer ends (the connection is idle from then on), the
+    server's Keep-Alive timeout, and bytes beyond the answer, which h11 would keep and read
+    as the answer to the next request.
     """
 
     def __init__(self, stream: httpcore.AsyncNetworkStream, limit: IdleLimit) -> None:
         self._stream = stream
         self._limit = limit
-        self._idle_since: float | None = None
+        self._framing: ResponseParser | None = None  # the answer being read, if any
+        self._started = False  # its first bytes show HTTP/1.
+        self._idle_since: float | None = None  # since its last answer was read whole
         self._idle_until = math.inf
-        self._answer_start = b""  # the first bytes of the answer, until they show HTTP/1.
-        self._answer_checked = True
-        # The answer's framing, followed beside h11: h11 keeps bytes that came after an
-        # answer and reads them as the answer to the next request (a forged one, say).
-        self._framing: ResponseParser | None = None
-        self._framed = False  # the framing parser saw the whole answer
-        self._overrun = False
-
-    def went_idle(self, keep_alive_timeout: float | None) -> None:
-        """Its answer is read whole; until the next request, it waits in the pool."""
-        framing = self._framing
-        if framing is None or not self._framed or framing.overrun:
-            # Bytes beyond the answer, or an answer our stricter parser refused (bare LF):
-            # nothing is known of where the next answer would start.
-            self._overrun = True
-        now = time.monotonic()
-        expiry = DEFAULT_KEEPALIVE_EXPIRY
-        if keep_alive_timeout is not None:
-            expiry = min(expiry, keep_for(keep_alive_timeout))
-        self._idle_since = now
-        self._idle_until = now + expiry
+        self._spoilt = False  # bytes beyond an answer, or one whose end is not known
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
         data = await self._stream.read(max_bytes, timeout)
-        if self._framing is not None:
-            try:
-                self._framed = self._framing.feed(data)
-            except (FramingError, MailkitError):
-                self._framing = None  # h11 decides about this answer; nothing follows it
-        if not self._answer_checked and data:
+        framing = self._framing
+        if framing is None:
+            if data:
+                self._spoilt = True  # after the answer's end, or with no request out
+            return data
+        if not self._started and data:
             # h11 waits for a blank line before it looks at a status line: a peer that is
             # not speaking HTTP/1.x at all (an HTTP/0.9 body) would be waited out.
-            start = self._answer_start = (self._answer_start + data)[: len(_HTTP_1)]
+            start = data[: len(_HTTP_1)]
             if start != _HTTP_1[: len(start)]:
-                raise httpcore.RemoteProtocolError(f"not an HTTP/1.x answer: {start!r}")
-            self._answer_checked = len(start) == len(_HTTP_1)
+                raise httpcore.RemoteProtocolError(f"not an HTTP/1.x answer: {data[:16]!r}")
+            self._started = True  # a first read shorter than the prefix passes: rare
+        try:
+            done = framing.feed(data) if data else False
+        except (FramingError, MailkitError):
+            # h11 decides about this answer (it takes bare LF, say); nothing follows it.
+            self._framing = None
+            self._spoilt = True
+            return data
+        if done:
+            self._framing = None
+            # The pool's own keepalive_expiry (httpx's 5 s) applies as well.
+            now = time.monotonic()
+            self._idle_since = now
+            self._idle_until = math.inf
+            if framing.keep_alive_timeout is not None:
+                self._idle_until = now + keep_for(framing.keep_alive_timeout)
+            self._spoilt = self._spoilt or framing.overrun
         return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        if self._idle_since is not None:
+        if self._idle_since is not None:  # the first write of the next request
             if self._unusable():
                 raise _StaleConnectionError
             self._idle_since = None
-        if self._answer_checked:  # a new request: its answer is yet to be checked
-            self._answer_checked = False
-            self._answer_start = b""
+        if self._framing is None and buffer:
             self._framing = ResponseParser(0, "", keep_body=False)
-            self._framed = False
+            self._started = False
         await self._stream.write(buffer, timeout)
 
     async def aclose(self) -> None:
@@ -324,7 +323,7 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
         return self._stream.get_extra_info(info)
 
     def _unusable(self) -> bool:
-        if self._overrun:
+        if self._spoilt:
             return True
         readable = bool(self._stream.get_extra_info("is_readable"))
         if self._idle_since is None:
