@@ -49,6 +49,7 @@ async def _measure() -> dict[str, float]:
     connection.readable = real  # type: ignore[method-assign]
     poll = min(timeit.repeat(real, number=CYCLES, repeat=7)) / CYCLES
     await sender.aclose()
+    await asyncio.sleep(0.1)  # the server's handler sees the close and ends
     listener.close()
     await listener.wait_closed()
     return {"with check": checked, "without": unchecked, "poll alone": poll}
