@@ -17,8 +17,8 @@ import math
 import ssl
 import time
 import typing
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Coroutine, Mapping
+from typing import Any, Final
 
 import httpcore
 import httpx
@@ -295,7 +295,9 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
             self._spoilt = self._spoilt or framing.overrun
         return data
 
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+    def write(self, buffer: bytes, timeout: float | None = None) -> Coroutine[Any, Any, None]:
+        # Not a coroutine itself: no frame of ours holds the request (and its md5) while
+        # it is written.
         if self._idle_since is not None:  # the first write of the next request
             if self._unusable():
                 raise _StaleConnectionError
@@ -303,7 +305,7 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
         if self._framing is None and buffer:
             self._framing = ResponseParser(0, "", keep_body=False)
             self._started = False
-        await self._stream.write(buffer, timeout)
+        return self._stream.write(buffer, timeout)
 
     async def aclose(self) -> None:
         await self._stream.aclose()
