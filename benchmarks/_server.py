@@ -1,9 +1,11 @@
 """The loopback server the throughput benchmark measures clients against.
 
-A bare `asyncio.Protocol`: it splits requests on Content-Length, reads each body whole and
-writes a pre-built Mailkit wipe success answer (JSON on /json.fcgi, XML-RPC on /rpc.fcgi),
-keeping the connection alive. It does no more work per request than it must, so that it
-stays far above every client measured and the figures are the clients' own.
+The library's own loopback server core (`mailkit_async.testing._http_server`, which the
+emulator and the test suite's scripted server use too), with the cheapest handler there is:
+it writes a pre-built Mailkit wipe success answer (JSON on /json.fcgi, XML-RPC on /rpc.fcgi),
+keeping the connection alive. The core is an `asyncio.Protocol` that serves a request with no
+task, on uvloop here, so that it stays far above every client measured and the figures are
+the clients' own.
 
     python benchmarks/_server.py [--cpu 1] [--cert PEM --key PEM]
 
@@ -25,6 +27,8 @@ from typing import Final, cast
 
 from _common import JSON_ANSWER, XMLRPC_ANSWER, cpu_seconds, pin
 
+from mailkit_async.testing._http_server import Connection, HttpServer, Request
+
 MAX_HEAD: Final = 64 * 1024  # a request head larger than this is not one of our clients'
 
 
@@ -37,76 +41,26 @@ def _response(status: str, content_type: bytes, body: bytes) -> bytes:
 
 
 ANSWERS: Final = {
-    b"/json.fcgi": _response("200 OK", b"application/json", JSON_ANSWER),
-    b"/rpc.fcgi": _response("200 OK", b"text/xml; charset=utf-8", XMLRPC_ANSWER),
+    "/json.fcgi": _response("200 OK", b"application/json", JSON_ANSWER),
+    "/rpc.fcgi": _response("200 OK", b"text/xml; charset=utf-8", XMLRPC_ANSWER),
 }
 NOT_FOUND: Final = _response("404 Not Found", b"text/plain", b"not found\n")
-BAD_REQUEST: Final = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
-class Counters:
-    accepts = 0
-    closes = 0  # connections this server closed (refused requests, "Connection: close")
-
-
-class HttpProtocol(asyncio.Protocol):
-    """HTTP/1.1 keep-alive, Content-Length framing only (every client measured sends it)."""
-
-    __slots__ = ("buffer", "transport")
-
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        Counters.accepts += 1
-        # uvloop's transports are not asyncio.Transport subclasses, only alike.
-        self.transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        buffer = self.buffer
-        buffer += data
-        transport = self.transport
-        assert transport is not None
-        while True:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buffer) > MAX_HEAD:
-                    self._refuse(transport)
-                return
-            head = bytes(buffer[:end]).lower()  # our paths are lower case already
-            if b"\r\ntransfer-encoding:" in head:
-                self._refuse(transport)  # chunked bodies: none of the clients sends them
-                return
-            length = 0
-            at = head.find(b"\r\ncontent-length:")
-            if at >= 0:
-                stop = head.find(b"\r\n", at + 2)
-                try:
-                    length = int(head[at + 17 : stop if stop >= 0 else len(head)])
-                except ValueError:
-                    self._refuse(transport)
-                    return
-            total = end + 4 + length
-            if len(buffer) < total:
-                return  # the body is still coming: answer only once it is all read
-            del buffer[:total]
-            path = head.split(b" ", 2)[1]
-            transport.write(ANSWERS.get(path, NOT_FOUND))
-            if b"\r\nconnection: close" in head:
-                Counters.closes += 1
-                transport.close()
-                return
-
-    def _refuse(self, transport: asyncio.Transport) -> None:
-        Counters.closes += 1
-        transport.write(BAD_REQUEST)
-        transport.close()
+def answer(request: Request, connection: Connection) -> None:
+    connection.write(ANSWERS.get(request.target, NOT_FOUND))
 
 
 class ControlProtocol(asyncio.Protocol):
+    def __init__(self, server: HttpServer) -> None:
+        self.server = server
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        stats = {"accepts": Counters.accepts, "closes": Counters.closes, "cpu_s": cpu_seconds()}
+        stats = {
+            "accepts": self.server.connections_opened,
+            "closes": self.server.closes,
+            "cpu_s": cpu_seconds(),
+        }
         line = json.dumps(stats) + "\n"
         cast(asyncio.Transport, transport).write(line.encode())
         transport.close()
@@ -114,27 +68,23 @@ class ControlProtocol(asyncio.Protocol):
 
 async def serve(cert: str | None, key: str | None) -> None:
     loop = asyncio.get_running_loop()
-    http = await loop.create_server(HttpProtocol, "127.0.0.1", 0, backlog=1024)
+    server = HttpServer(answer, max_head=MAX_HEAD)
+    http = await server.start("127.0.0.1", 0)
     https = None
     if cert is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)
-        https = await loop.create_server(HttpProtocol, "127.0.0.1", 0, ssl=context, backlog=1024)
-    control = await loop.create_server(ControlProtocol, "127.0.0.1", 0)
-
-    def port(server: asyncio.Server | None) -> int | None:
-        return None if server is None else server.sockets[0].getsockname()[1]
-
+        https = await server.start("127.0.0.1", 0, tls=context)
+    control = await loop.create_server(lambda: ControlProtocol(server), "127.0.0.1", 0)
     print(
-        json.dumps({"http": port(http), "https": port(https), "control": port(control)}),
+        json.dumps({"http": http, "https": https, "control": control.sockets[0].getsockname()[1]}),
         flush=True,
     )
     # Serve until the runner closes our stdin (or dies): no orphan server is left behind.
     stdin_closed = loop.run_in_executor(None, sys.stdin.buffer.read)
     await stdin_closed
-    for server in (http, https, control):
-        if server is not None:
-            server.close()
+    control.close()
+    await server.close()
 
 
 def main() -> int:

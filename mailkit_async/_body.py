@@ -2,7 +2,9 @@
 
 Both HTTP engines feed raw body bytes through a `BodyReader`: an unbounded inflate turns a
 255 KB gzip bomb into 256 MiB, so the cap applies to the inflated size, one bounded step at
-a time.
+a time. Small pieces are gathered into larger ones as they come, so that a body arriving a
+byte at a time costs no more memory than one arriving whole: at most about twice the cap
+while it is joined.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ __all__ = ["BodyReader", "check_declared_length"]
 
 #: How far zlib may inflate past the cap before we notice: one step of it.
 _INFLATE_STEP: Final = 64 * 1024
+#: Pieces smaller than this are copied into a run of up to `_RUN` bytes instead of kept
+#: apart: a million one-byte objects would take some 40 MB for a 1 MiB body.
+_SMALL: Final = 4096
+_RUN: Final = 64 * 1024
 
 
 def check_declared_length(declared: str | None, limit: int, function: str) -> None:
@@ -29,12 +35,13 @@ def check_declared_length(declared: str | None, limit: int, function: str) -> No
 class BodyReader:
     """Collects a body's bytes under `limit`, decoding its Content-Encoding as it goes."""
 
-    __slots__ = ("_function", "_inflater", "_limit", "_parts", "_raw", "_size")
+    __slots__ = ("_function", "_inflater", "_limit", "_parts", "_raw", "_run", "_size")
 
     def __init__(self, content_encoding: str | None, limit: int, function: str) -> None:
         self._function = function
         self._limit = limit
         self._parts: list[bytes] = []
+        self._run = bytearray()
         self._size = 0
         self._raw = 0
         encoding = "identity" if content_encoding is None else content_encoding.strip().lower()
@@ -81,6 +88,9 @@ class BodyReader:
                 raise MalformedResponseError(
                     "data after the compressed answer", function=self._function
                 )
+        if self._run:
+            self._parts.append(bytes(self._run))
+            self._run.clear()
         parts = self._parts
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
@@ -90,5 +100,16 @@ class BodyReader:
             raise ResponseTooLargeError(
                 f"answer exceeds the {self._limit}-byte cap", function=self._function
             )
-        if piece:
+        if not piece:
+            return
+        run = self._run
+        if len(piece) >= _SMALL or not (run or self._parts):  # large, or the first: as is
+            if run:
+                self._parts.append(bytes(run))
+                run.clear()
             self._parts.append(piece)
+            return
+        run += piece
+        if len(run) >= _RUN:
+            self._parts.append(bytes(run))
+            run.clear()

@@ -27,7 +27,7 @@ from ._errors import ConfigurationError, InvalidArgumentError
 from ._functions import FUNCTIONS, RetryClass, spec_for
 from ._h1_sender import H1Sender
 from ._http import Sender
-from ._httpx_sender import HttpxSender
+from ._httpx_sender import HttpxSender, checked_transport
 from ._json_codec import JsonCodec
 from ._results import RevalidateResult, WipeResult
 from ._retry import RetryPolicy
@@ -667,16 +667,18 @@ def _make_sender(
             max_body=max_response_bytes,
             ssl_context=ssl_context,
         )
+    pool = httpx.Limits(
+        max_connections=max_concurrency,
+        # httpcore 1.0 closes idle connections beyond this even under steady load
+        # (encode/httpcore#1035); over HTTPS each is a new TLS handshake.
+        max_keepalive_connections=max_concurrency,
+    )
+    verify = ssl_context if ssl_context is not None else True
     client = httpx.AsyncClient(
         timeout=limits,
-        limits=httpx.Limits(
-            max_connections=max_concurrency,
-            # httpcore 1.0 closes idle connections beyond this even under steady load
-            # (encode/httpcore#1035); over HTTPS each is a new TLS handshake.
-            max_keepalive_connections=max_concurrency,
-        ),
-        transport=transport,
-        verify=ssl_context if ssl_context is not None else True,
+        limits=pool,
+        transport=transport if transport is not None else checked_transport(verify, pool),
+        verify=verify,  # for the proxies httpx mounts from the environment
         follow_redirects=False,
     )
     return HttpxSender(

@@ -3,9 +3,16 @@
 It reads exactly one answer to a POST: status line, headers, then a body framed by
 Content-Length, chunked encoding or the end of the connection. Anything ambiguous that
 request-smuggling and desync attacks rely on (Content-Length with Transfer-Encoding, differing
-lengths, folded headers, bare LF, control bytes) is refused rather than guessed at. Sizes are
-bounded before anything is buffered: the head, each chunk-size line, the trailers and the
-(decoded) body.
+lengths, folded headers, bare LF, control bytes) is refused rather than guessed at, and as soon
+as the bytes show it: a peer that is not speaking HTTP/1.x (an HTTP/0.9 body, an HTTP/2 frame)
+is refused at its first bytes, a bare LF when it arrives, not after a timeout. Sizes are bounded
+before anything is buffered: the head (as generous as httpx: any number of fields within
+`MAX_HEAD` bytes), each chunk-size line, the trailers and the (decoded) body. Each byte is
+examined a bounded number of times, however the answer is split.
+
+`feed` raises `FramingError` for bytes that are not a well-formed answer (deterministic: the
+same answer would be refused again); `feed_eof` raises `IncompleteAnswerError` when the
+connection ends mid-answer.
 """
 
 from __future__ import annotations
@@ -15,38 +22,46 @@ import re
 from typing import Final
 
 from ._body import BodyReader, check_declared_length
+from ._keepalive import parse_keep_alive
 
-__all__ = ["FramingError", "ResponseParser"]
+__all__ = ["MAX_HEAD", "FramingError", "IncompleteAnswerError", "ResponseParser"]
 
-MAX_HEAD: Final = 64 * 1024
-_MAX_HEADERS: Final = 100
+#: httpcore lets h11 buffer up to 100 KiB of an incomplete head; this is more.
+MAX_HEAD: Final = 128 * 1024
 _MAX_CHUNK_LINE: Final = 1024
+_PREFIX: Final = b"HTTP/1."
 
 _STATUS_LINE: Final = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: [\t\x20-\x7e\x80-\xff]*)?")
 _FIELD: Final = re.compile(
     rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[\x21-\x7e\x80-\xff](?:[ \t\x21-\x7e\x80-\xff]*"
     rb"[\x21-\x7e\x80-\xff])?)?)[ \t]*"
 )
-_HEX: Final = re.compile(rb"[0-9A-Fa-f]{1,16}")
-_KEEP_ALIVE_TIMEOUT: Final = re.compile(r"(?:^|,)\s*timeout\s*=\s*([0-9]{1,6})\s*(?:,|$)")
+_CHUNK_HEAD: Final = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r\n")
+#: For each one-digit chunk size, by the digit's byte: a run of such chunks.
+_TINY_RUNS: Final = {
+    digit: re.compile(rb"(?:%c\r\n.{%d}\r\n)++" % (digit, int(chr(digit), 16)), re.DOTALL)
+    for digit in b"123456789abcdefABCDEF"
+}
 
 
 class FramingError(Exception):
     """The bytes are not one well-formed HTTP/1.1 answer."""
 
 
+class IncompleteAnswerError(Exception):
+    """The connection ended before the answer was complete."""
+
+
 class _State(enum.Enum):
     HEAD = enum.auto()
     LENGTH = enum.auto()
-    CHUNK_SIZE = enum.auto()
-    CHUNK_DATA = enum.auto()
-    CHUNK_END = enum.auto()
+    CHUNKS = enum.auto()
     TRAILERS = enum.auto()
     UNTIL_CLOSE = enum.auto()
     DONE = enum.auto()
 
 
-_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE, _DONE = _State
+_HEAD, _LENGTH, _CHUNKS, _TRAILERS, _UNTIL_CLOSE, _DONE = _State
 
 
 class ResponseParser:
@@ -54,29 +69,41 @@ class ResponseParser:
 
     Then `status`, `headers` (lower-case names, repeats joined by ", "), `body()`,
     `keep_alive` (may the connection carry another request) and `keep_alive_timeout`
-    (the server's Keep-Alive timeout, if it sent one) describe the answer.
+    (the server's Keep-Alive timeout, if it sent one) describe the answer; `overrun` says
+    that bytes beyond it arrived too. With `keep_body=False` it only follows the framing
+    (the httpx engine runs one beside h11, to see such bytes) and keeps no body.
     """
 
     __slots__ = (
         "_body",
         "_buffer",
+        "_chunk_end",
         "_function",
         "_max_body",
         "_remaining",
+        "_scanned",
         "_state",
+        "_status_seen",
         "_trailer_bytes",
         "headers",
         "keep_alive",
         "keep_alive_timeout",
+        "keep_body",
+        "overrun",
         "status",
     )
 
-    def __init__(self, max_body: int, function: str) -> None:
+    def __init__(self, max_body: int, function: str, *, keep_body: bool = True) -> None:
+        self.keep_body = keep_body
+        self.overrun = False
         self._max_body = max_body
         self._function = function
         self._buffer = bytearray()
         self._state = _HEAD
-        self._remaining = 0
+        self._scanned = 0  # head bytes already checked (for CRLFs and the status line)
+        self._status_seen = False
+        self._remaining = 0  # body bytes of the current Content-Length body or chunk
+        self._chunk_end = False  # a chunk's data is in; its CRLF is due
         self._trailer_bytes = 0
         self._body: BodyReader | None = None
         self.status = 0
@@ -96,7 +123,7 @@ class ResponseParser:
             return True
         if self._state is _DONE:
             return True
-        raise FramingError("connection closed before the answer was complete")
+        raise IncompleteAnswerError("connection closed before the answer was complete")
 
     def body(self) -> bytes:
         """The decoded body of a complete answer."""
@@ -107,55 +134,25 @@ class ResponseParser:
         while True:
             state = self._state
             if state is _HEAD:
-                end = buffer.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(buffer) > MAX_HEAD:
-                        raise FramingError(f"answer head longer than {MAX_HEAD} bytes")
+                end = buffer.find(b"\r\n\r\n", max(0, self._scanned - 3))
+                if end < 0 or end > MAX_HEAD:
+                    self._check_partial_head(buffer)
                     return False
-                if end > MAX_HEAD:
-                    raise FramingError(f"answer head longer than {MAX_HEAD} bytes")
                 head = bytes(buffer[:end])
                 del buffer[: end + 4]
+                self._scanned = 0
+                self._status_seen = False
                 self._parse_head(head)
-            elif state is _LENGTH or state is _CHUNK_DATA:
+            elif state is _LENGTH:
                 if not self._take(buffer):
                     return False
-                self._state = _DONE if state is _LENGTH else _CHUNK_END
-            elif state is _CHUNK_SIZE:
-                end = buffer.find(b"\r\n")
-                if end < 0 or end > _MAX_CHUNK_LINE:
-                    if len(buffer) > _MAX_CHUNK_LINE or end > _MAX_CHUNK_LINE:
-                        raise FramingError("chunk-size line too long")
+                self._state = _DONE
+            elif state is _CHUNKS:
+                if not self._chunks(buffer):
                     return False
-                line = bytes(buffer[:end])
-                del buffer[: end + 2]
-                size_text = line.split(b";", 1)[0].rstrip(b" \t")
-                if _HEX.fullmatch(size_text) is None:
-                    raise FramingError(f"bad chunk size {line[:40]!r}")
-                self._remaining = int(size_text, 16)
-                self._state = _CHUNK_DATA if self._remaining else _TRAILERS
-            elif state is _CHUNK_END:
-                if len(buffer) < 2:
-                    return False
-                if buffer[:2] != b"\r\n":
-                    raise FramingError("chunk not followed by CRLF")
-                del buffer[:2]
-                self._state = _CHUNK_SIZE
             elif state is _TRAILERS:
-                end = buffer.find(b"\r\n")
-                if end < 0:
-                    if self._trailer_bytes + len(buffer) > MAX_HEAD:
-                        raise FramingError("trailers too long")
+                if not self._trailers(buffer):
                     return False
-                self._trailer_bytes += end + 2
-                if self._trailer_bytes > MAX_HEAD:
-                    raise FramingError("trailers too long")
-                line = bytes(buffer[:end])
-                del buffer[: end + 2]
-                if not line:
-                    self._state = _DONE
-                elif _FIELD.fullmatch(line) is None:
-                    raise FramingError("malformed trailer field")
             elif state is _UNTIL_CLOSE:
                 if buffer:
                     self._feed_body(bytes(buffer))
@@ -166,8 +163,32 @@ class ResponseParser:
                     # Bytes beyond the answer: nothing was asked for them, so the connection's
                     # framing can no longer be trusted.
                     self.keep_alive = False
+                    self.overrun = True
                     buffer.clear()
                 return True
+
+    def _check_partial_head(self, buffer: bytearray) -> None:
+        """Refuse an incomplete head now if what has arrived can never become a valid one."""
+        size = len(buffer)
+        if size > MAX_HEAD:
+            raise FramingError(f"answer head longer than {MAX_HEAD} bytes")
+        start = self._scanned
+        if start < len(_PREFIX):
+            known = min(size, len(_PREFIX))
+            if buffer[:known] != _PREFIX[:known]:
+                raise FramingError(f"not an HTTP/1.x answer: {bytes(buffer[:16])!r}")
+        # Only the new bytes (and the one before them, for a CR) are looked at.
+        at = buffer.find(b"\n", start)
+        while at >= 0:
+            if at == 0 or buffer[at - 1] != 0x0D:
+                raise FramingError("bare LF in the answer head")
+            if not self._status_seen:
+                line = bytes(buffer[: at - 1])
+                if _STATUS_LINE.fullmatch(line) is None:
+                    raise FramingError(f"bad status line {line[:60]!r}")
+                self._status_seen = True
+            at = buffer.find(b"\n", at + 1)
+        self._scanned = size
 
     def _take(self, buffer: bytearray) -> bool:
         """Move up to `_remaining` body bytes out of the buffer; True when none remain."""
@@ -182,17 +203,110 @@ class ResponseParser:
         buffer.clear()
         return False
 
+    def _chunks(self, buffer: bytearray) -> bool:
+        """Decode chunks from the buffer; True at the last (empty) chunk.
+
+        One pass with a position and one deletion at the end, the data of every chunk in
+        the buffer gathered into one piece: endless one-byte chunks cost a few regex steps
+        each, not a body piece and a buffer shift each.
+        """
+        position = 0
+        size = len(buffer)
+        remaining = self._remaining
+        chunk_end = self._chunk_end
+        data = bytearray()
+        last = False
+        while True:
+            if remaining:
+                taken = min(remaining, size - position)
+                data += buffer[position : position + taken]
+                position += taken
+                remaining -= taken
+                if remaining:
+                    break
+                chunk_end = True
+            if chunk_end:
+                if size - position < 2:
+                    break
+                if buffer[position] != 0x0D or buffer[position + 1] != 0x0A:
+                    raise FramingError("chunk not followed by CRLF")
+                position += 2
+                chunk_end = False
+            run = _TINY_RUNS.get(buffer[position]) if size - position > 32 else None
+            if run is not None:
+                # A run of equal one-digit chunks ("1\r\nx\r\n" over and over), matched and
+                # sliced in C: an endless stream of them costs per byte, not per chunk.
+                match = run.match(buffer, position)
+                if match is not None and match.end() - position > 32:
+                    size_now = int(chr(buffer[position]), 16)
+                    stride = size_now + 5
+                    end = match.end()
+                    if size_now == 1:
+                        data += buffer[position + 3 : end : stride]
+                    else:
+                        data += b"".join(
+                            [buffer[at : at + size_now] for at in range(position + 3, end, stride)]
+                        )
+                    position = end
+                    continue
+            match = _CHUNK_HEAD.match(buffer, position)
+            if match is None:
+                end = buffer.find(b"\r\n", position, position + _MAX_CHUNK_LINE + 2)
+                if end >= 0:
+                    raise FramingError(f"bad chunk size {bytes(buffer[position:end])[:40]!r}")
+                if size - position > _MAX_CHUNK_LINE:
+                    raise FramingError("chunk-size line too long")
+                if buffer.find(b"\n", position) >= 0:
+                    raise FramingError("bad chunk-size line")
+                break  # the line is not all here yet
+            if match.end() - position > _MAX_CHUNK_LINE + 2:
+                raise FramingError("chunk-size line too long")
+            remaining = int(match[1], 16)
+            position = match.end()
+            if not remaining:
+                last = True
+                break
+        del buffer[:position]
+        self._remaining = remaining
+        self._chunk_end = chunk_end
+        if data:
+            self._feed_body(bytes(data))
+        if last:
+            self._state = _TRAILERS
+        return last
+
+    def _trailers(self, buffer: bytearray) -> bool:
+        """Skip trailer fields (bounded, checked); True at the blank line that ends them."""
+        position = 0
+        try:
+            while True:
+                end = buffer.find(b"\r\n", position)
+                if end < 0:
+                    if self._trailer_bytes + len(buffer) - position > MAX_HEAD:
+                        raise FramingError("trailers too long")
+                    return False
+                self._trailer_bytes += end + 2 - position
+                if self._trailer_bytes > MAX_HEAD:
+                    raise FramingError("trailers too long")
+                if end == position:
+                    position = end + 2
+                    self._state = _DONE
+                    return True
+                if _FIELD.fullmatch(buffer, position, end) is None:
+                    raise FramingError("malformed trailer field")
+                position = end + 2
+        finally:
+            del buffer[:position]
+
     def _feed_body(self, data: bytes) -> None:
-        assert self._body is not None  # set with the head, before any body state
-        self._body.feed(data)
+        if self._body is not None:  # None only when not keeping the body
+            self._body.feed(data)
 
     def _parse_head(self, head: bytes) -> None:
         lines = head.split(b"\r\n")
         match = _STATUS_LINE.fullmatch(lines[0])
         if match is None:
             raise FramingError(f"bad status line {lines[0][:60]!r}")
-        if len(lines) > _MAX_HEADERS + 1:
-            raise FramingError(f"more than {_MAX_HEADERS} header fields")
         status = int(match[2])
         headers: dict[str, str] = {}
         for line in lines[1:]:
@@ -212,10 +326,10 @@ class ResponseParser:
         connection = headers.get("connection", "").lower()
         self.keep_alive = match[1] == b"1" and "close" not in connection
         if self.keep_alive and "keep-alive" in headers:
-            found = _KEEP_ALIVE_TIMEOUT.search(headers["keep-alive"].lower())
-            if found is not None:
-                self.keep_alive_timeout = float(found[1])
-        self._body = BodyReader(headers.get("content-encoding"), self._max_body, self._function)
+            self.keep_alive_timeout = parse_keep_alive(headers["keep-alive"])
+        if self.keep_body:
+            coding = headers.get("content-encoding")
+            self._body = BodyReader(coding, self._max_body, self._function)
         self._state = self._framing(status, headers)
 
     def _framing(self, status: int, headers: dict[str, str]) -> _State:
@@ -228,14 +342,15 @@ class ResponseParser:
                 raise FramingError("both Transfer-Encoding and Content-Length")
             if coding.strip().lower() != "chunked":
                 raise FramingError(f"unsupported Transfer-Encoding {coding[:40]!r}")
-            return _CHUNK_SIZE
+            return _CHUNKS
         if length is not None:
             # A repeated length is allowed only when every copy agrees (RFC 9112 6.3).
             values = {value.strip(" \t") for value in length.split(",")}
             text = values.pop()
             if values or not (text.isascii() and text.isdigit()) or len(text) > 18:
                 raise FramingError(f"bad Content-Length {length[:40]!r}")
-            check_declared_length(text, self._max_body, self._function)
+            if self.keep_body:
+                check_declared_length(text, self._max_body, self._function)
             self._remaining = int(text)
             return _LENGTH if self._remaining else _DONE
         self.keep_alive = False  # the body ends where the connection does

@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import select
 import ssl
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 import attrs
@@ -27,17 +28,15 @@ from ._errors import (
     ConnectError,
     ConnectionDroppedError,
     MailkitError,
+    MalformedResponseError,
     RequestTimeoutError,
 )
-from ._h1_parse import FramingError, ResponseParser
+from ._h1_parse import FramingError, IncompleteAnswerError, ResponseParser
 from ._http import HttpReply
+from ._keepalive import DEFAULT_KEEPALIVE_EXPIRY, IdleLimit, keep_for
 
 __all__ = ["H1Sender"]
 
-#: How long an idle connection is trusted, as httpx does; a server's own Keep-Alive timeout,
-#: when it sends one, shortens it (less a margin, so we never race its close).
-DEFAULT_KEEPALIVE_EXPIRY: Final = 5.0
-_KEEPALIVE_MARGIN: Final = 1.0
 #: Bodies up to this size go out in one write with the head (one syscall, one TCP segment);
 #: larger ones are written apart, uncopied.
 _COALESCE_LIMIT: Final = 64 * 1024
@@ -66,20 +65,39 @@ class _Target:
     head: bytes  # everything before the Content-Length value
 
 
+class _Origin(IdleLimit):
+    """One origin's idle connections, and how long its server keeps one (`_keepalive`).
+
+    The connection sees its server close it while idle, as it happens, so the time it
+    was idle is learned exactly. Idle connections are retired lazily, when next taken, so
+    the ones left in the pool go on telling the server's current timeout.
+    """
+
+    __slots__ = ("idle",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.idle: list[_Connection] = []
+
+
 class _Connection(asyncio.Protocol):
     """One TCP (or TLS) connection carrying one exchange at a time."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, origin: _Origin) -> None:
         self._loop = loop
+        self.origin = origin
         self._transport: asyncio.Transport | None = None
+        self._readable: Callable[[], bool] = _never
         self._parser: ResponseParser | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._watchdog: _Watchdog | None = None
         self._read_timeout: float | None = None
         self._deadline = math.inf  # loop time
         self.expires = math.inf  # loop time; the watchdog reads it
-        self._drain: asyncio.Future[None] | None = None
         self._paused = False
+        self._writing = False  # the request is not all handed to the kernel yet
         self.closed = False
+        self.idle_since = math.inf  # time.monotonic(), set when it goes back to the pool
         self.idle_until = math.inf
 
     # --- asyncio.Protocol ---------------------------------------------------------------
@@ -87,6 +105,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        self._readable = _readability_check(transport.get_extra_info("socket"))
 
     def data_received(self, data: bytes) -> None:
         parser = self._parser
@@ -101,18 +120,22 @@ class _Connection(asyncio.Protocol):
             return
         if done:
             self._settle(None)
-        elif self._read_timeout is not None:
+        elif self._read_timeout is not None and not self._writing:
             # The read timeout counts silence, as httpx's does, not the whole answer's time.
             self.expires = min(self._deadline, self._loop.time() + self._read_timeout)
 
     def eof_received(self) -> bool:
         self.closed = True  # whatever happens to this exchange, no other follows it
         parser = self._parser
-        if parser is not None:
+        if parser is None:
+            age = time.monotonic() - self.idle_since
+            if age >= 0:
+                self.origin.closed_after(age)
+        else:
             try:
                 parser.feed_eof()
-            except FramingError as exc:
-                self._settle(_DroppedError(str(exc)))
+            except IncompleteAnswerError as exc:
+                self._settle(exc)
             else:
                 self._settle(None)
         return False  # let the transport close
@@ -120,63 +143,98 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._settle(_DroppedError("connection closed before the answer was complete"))
-        drain = self._drain
-        if drain is not None and not drain.done():
-            drain.set_result(None)
 
     def pause_writing(self) -> None:
         self._paused = True
 
     def resume_writing(self) -> None:
         self._paused = False
-        drain = self._drain
-        if drain is not None and not drain.done():
-            drain.set_result(None)
+        if self._writing:
+            # The request is out: from here the read timeout counts.
+            self._writing = False
+            self._start_reading()
+            if self._watchdog is not None:
+                self._watchdog.watch(self)
 
     # --- used by the pool ---------------------------------------------------------------
 
     async def exchange(
         self,
-        request: bytes,
+        head: bytes,
+        length: bytes,
         body: bytes,
         parser: ResponseParser,
         limits: httpx.Timeout,
         deadline: float,
         watchdog: _Watchdog,
     ) -> None:
-        """Send one request and wait until `parser` holds the whole answer, or `deadline`."""
+        """Send one request and wait until `parser` holds the whole answer, or `deadline`.
+
+        The answer is read while the request is still being written: a server may answer
+        early (413) and stop reading, and that answer then ends the exchange.
+        """
         transport = self._transport
         assert transport is not None
         waiter = self._waiter = self._loop.create_future()
         self._parser = parser
+        self._deadline = deadline
+        self._read_timeout = limits.read
+        self._watchdog = watchdog
         try:
             if len(body) <= _COALESCE_LIMIT:
-                # One write: one syscall, one TCP segment, one TLS record. The joined copy is
-                # plain bytes, but never a local here; the transport's write keeps or sends it
-                # and reports socket failures through connection_lost, not by raising.
-                transport.write(b"".join((request, body)))
+                # One write: one syscall, one TCP segment, one TLS record (writelines would make
+                # one record per piece). The joined copy is plain bytes, but never a local here;
+                # the transport's write keeps or sends it and reports socket failures through
+                # connection_lost, not by raising.
+                transport.write(b"".join((head, length, body)))
             else:
-                transport.write(request)
+                transport.write(head + length)
                 transport.write(body)
             if self._paused:
-                await self._wait_drained(limits.write)
-            self._read_timeout = limits.read
-            self._deadline = deadline
-            self.expires = deadline
-            if limits.read is not None:
-                self.expires = min(deadline, self._loop.time() + limits.read)
+                # The kernel's buffers are full and the rest waits in the transport: the
+                # write timeout runs until it drains (resume_writing), bounded by the deadline.
+                self._writing = True
+                self.expires = deadline
+                if limits.write is not None:
+                    self.expires = min(deadline, self._loop.time() + limits.write)
+            else:
+                self._start_reading()
             watchdog.watch(self)
             await waiter
         finally:
             watchdog.unwatch(self)
             self._parser = None
             self._waiter = None
+            self._watchdog = None
+
+    def _start_reading(self) -> None:
+        self.expires = self._deadline
+        if self._read_timeout is not None:
+            self.expires = min(self._deadline, self._loop.time() + self._read_timeout)
 
     @property
     def usable(self) -> bool:
         """Open, and not already being closed by either side."""
         transport = self._transport
         return not self.closed and transport is not None and not transport.is_closing()
+
+    @property
+    def reusable(self) -> bool:
+        """Usable, and every byte of the last request handed to the kernel."""
+        transport = self._transport
+        return (
+            self.usable
+            and not self._writing
+            and transport is not None
+            and not transport.get_write_buffer_size()
+        )
+
+    def readable(self) -> bool:
+        """Whether the socket holds bytes or an end of stream not yet read: an idle
+        connection like that was closed by the server, or carries bytes nobody asked for.
+        Asks the kernel, so it holds even while the event loop has been too busy to look.
+        """
+        return self._readable()
 
     def close(self) -> None:
         self.closed = True
@@ -189,22 +247,12 @@ class _Connection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()
 
-    async def _wait_drained(self, write_timeout: float | None) -> None:
-        self._drain = self._loop.create_future()
-        try:
-            async with asyncio.timeout(write_timeout):
-                while self._paused and not self.closed:
-                    await self._drain
-                    self._drain = self._loop.create_future()
-        except TimeoutError:
-            raise _TimedOutError("write timed out") from None
-        finally:
-            self._drain = None
-
     def time_out(self, now: float) -> None:
-        """The watchdog found this exchange past its read timeout or deadline."""
+        """The watchdog found this exchange past its timeout or the call's deadline."""
         if now >= self._deadline:
             self._settle(_TimedOutError("the call's deadline passed"))
+        elif self._writing:
+            self._settle(_TimedOutError("write timed out"))
         else:
             self._settle(_TimedOutError("no answer within the read timeout"))
 
@@ -216,6 +264,23 @@ class _Connection(asyncio.Protocol):
             waiter.set_result(None)
         else:
             waiter.set_exception(error)
+
+
+def _never() -> bool:
+    return False
+
+
+def _readability_check(sock: object) -> Callable[[], bool]:
+    """A zero-timeout poll of `sock` for reading, prepared once per connection."""
+    fileno = getattr(sock, "fileno", None)
+    if fileno is None:
+        return _never
+    fd = fileno()
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)  # POLLHUP and POLLERR are always reported
+        return lambda: bool(poller.poll(0))
+    return lambda: bool(select.select((fd,), (), (), 0)[0])  # pragma: no cover (Windows)
 
 
 class _Watchdog:
@@ -289,7 +354,7 @@ class H1Sender:
         self._ssl_context = ssl_context
         self._keepalive_expiry = keepalive_expiry
         self._slots = asyncio.Semaphore(max_connections)
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        self._origins: dict[tuple[str, str, int], _Origin] = {}
         self._all: set[_Connection] = set()
         self._targets: dict[tuple[str, tuple[tuple[str, str], ...]], _Target] = {}
         self._watchdog: _Watchdog | None = None
@@ -312,7 +377,7 @@ class H1Sender:
             target = self._targets[key] = _parse_target(url, headers)
         # Head and body stay apart here: the body is SecretBytes (it holds the md5), a joined
         # copy would be plain bytes in this frame for any traceback to show.
-        request = target.head + b"%d\r\n\r\n" % len(body)
+        length = b"%d\r\n\r\n" % len(body)
         loop = asyncio.get_running_loop()
         watchdog = self._watchdog
         if watchdog is None or watchdog.loop is not loop:
@@ -330,7 +395,9 @@ class H1Sender:
                 connection = await self._connect(target, loop, due, function)
             parser = ResponseParser(self._max_body, function)
             try:
-                await connection.exchange(request, body, parser, self._timeout, due, watchdog)
+                await connection.exchange(
+                    target.head, length, body, parser, self._timeout, due, watchdog
+                )
                 reply = HttpReply(parser.status, parser.headers, parser.body())
             except BaseException as exc:
                 # Failed, timed out or cancelled mid-exchange: what is left on the wire of
@@ -338,7 +405,7 @@ class H1Sender:
                 connection.abort()
                 self._all.discard(connection)
                 raise _translate(exc, function) from None
-            self._release(connection, target.origin, parser)
+            self._release(connection, parser)
             return reply
         finally:
             self._slots.release()
@@ -366,44 +433,61 @@ class H1Sender:
         for connection in self._all:
             connection.close()
         self._all.clear()
-        self._idle.clear()
+        self._origins.clear()
 
-    def _reuse(self, origin: tuple[str, str, int]) -> _Connection | None:
-        idle = self._idle.get(origin)
-        if not idle:
+    def _reuse(self, key: tuple[str, str, int]) -> _Connection | None:
+        origin = self._origins.get(key)
+        if origin is None or not origin.idle:
             return None
+        idle = origin.idle
         now = time.monotonic()
         while idle:
             connection = idle.pop()
-            if connection.usable and now < connection.idle_until:
+            # Checked now, not only through the loop's callbacks: a loop that was busy has
+            # not yet seen a FIN or stray bytes that the kernel already holds.
+            if (
+                connection.usable
+                and now < connection.idle_until
+                and now - connection.idle_since < origin.keep_for
+                and not connection.readable()
+            ):
                 return connection
-            connection.close()
+            connection.abort()
             self._all.discard(connection)
         return None
 
-    def _release(
-        self, connection: _Connection, origin: tuple[str, str, int], parser: ResponseParser
-    ) -> None:
-        if not connection.usable or not parser.keep_alive or self._closed:
+    def _release(self, connection: _Connection, parser: ResponseParser) -> None:
+        if not connection.reusable:
+            # An answer that came before the whole request was out (a 413) leaves the rest
+            # of the request unsent: nothing can follow it on this connection.
+            connection.abort()
+            self._all.discard(connection)
+            return
+        if not parser.keep_alive or self._closed:
             connection.close()
             self._all.discard(connection)
             return
         expiry = self._keepalive_expiry
         if parser.keep_alive_timeout is not None:
-            expiry = min(expiry, parser.keep_alive_timeout - _KEEPALIVE_MARGIN)
-        connection.idle_until = time.monotonic() + expiry
-        self._idle.setdefault(origin, []).append(connection)
+            expiry = min(expiry, keep_for(parser.keep_alive_timeout))
+        now = time.monotonic()
+        connection.idle_since = now
+        connection.idle_until = now + expiry
+        connection.origin.idle.append(connection)
 
     async def _connect(
         self, target: _Target, loop: asyncio.AbstractEventLoop, due: float, function: str
     ) -> _Connection:
         context = self._context() if target.tls else None
+        origin = self._origins.get(target.origin)
+        if origin is None:
+            origin = self._origins[target.origin] = _Origin()
         limit = self._timeout.connect
         at = due if limit is None else min(due, loop.time() + limit)
         try:
             async with asyncio.timeout_at(None if at == math.inf else at):
                 _, connection = await loop.create_connection(
-                    lambda: _Connection(loop),
+                    lambda: _Connection(loop, origin),
                     target.host,
                     target.port,
                     ssl=context,
@@ -426,11 +510,16 @@ class H1Sender:
 
 
 def _translate(exc: BaseException, function: str) -> BaseException:
-    """The library error for an exchange's failure; anything else (cancellation) unchanged."""
-    if isinstance(exc, _DroppedError):
+    """The library error for an exchange's failure; anything else (cancellation) unchanged.
+
+    A connection that ends mid-answer may have carried a request the server acted on; an
+    answer that arrived whole but is refused is a protocol error: the request reached the
+    server, and sending it again would only be refused again.
+    """
+    if isinstance(exc, _DroppedError | IncompleteAnswerError):
         return ConnectionDroppedError(str(exc), function=function)
     if isinstance(exc, FramingError):
-        return ConnectionDroppedError(f"malformed HTTP answer: {exc}", function=function)
+        return MalformedResponseError(f"malformed HTTP answer: {exc}", function=function)
     if isinstance(exc, _TimedOutError):
         return RequestTimeoutError(str(exc), function=function, request_sent=True)
     return exc

@@ -1,12 +1,26 @@
-"""`HttpxSender`: the `Sender` over an `httpx.AsyncClient` (the user's, or one a test mounts)."""
+"""`HttpxSender`: the `Sender` over an `httpx.AsyncClient` (the user's, or one a test mounts).
+
+When the library builds the client itself it mounts `checked_transport()`: httpx's own
+transport over a pool whose connections are checked as the built-in engine checks its own.
+httpcore asks whether an idle connection is readable when it assigns it to a request, but a
+few awaits pass before the request is written, and it knows nothing of a server's idle
+timeout. So each connection is checked again as its next request starts to go out (a
+connection found closed then is replaced before a byte was written, and the request goes
+on a fresh one), and idle connections are retired before the server would close them
+(`_keepalive`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import ssl
 import time
-from collections.abc import Mapping
-from typing import Final
+import typing
+from collections.abc import Coroutine, Mapping
+from typing import Any, Final
 
+import httpcore
 import httpx
 
 from ._body import BodyReader, check_declared_length
@@ -16,13 +30,16 @@ from ._errors import (
     ConnectError,
     ConnectionDroppedError,
     MailkitError,
+    MalformedResponseError,
     RequestTimeoutError,
     ResponseTooLargeError,
     TransportError,
 )
+from ._h1_parse import FramingError, ResponseParser
 from ._http import HttpReply
+from ._keepalive import IdleLimit, keep_for
 
-__all__ = ["HttpxSender"]
+__all__ = ["HttpxSender", "checked_transport"]
 
 
 class HttpxSender:
@@ -43,6 +60,7 @@ class HttpxSender:
         self._owns_client = owns_client
         self._max_body = max_body
         self._slots = asyncio.Semaphore(max_concurrency)
+        self._slots_total = max_concurrency
         self._orphans: set[asyncio.Task[HttpReply]] = set()
 
     async def post(
@@ -85,22 +103,29 @@ class HttpxSender:
     async def _post(
         self, url: str, body: bytes, headers: Mapping[str, str], function: str
     ) -> HttpReply:
-        try:
-            request = self._client.build_request("POST", url, content=body, headers=headers)
-            # httpx keeps a copy of the body as the request's content: plain bytes, which its
-            # exceptions (request=...) would pickle. Ours again, it shows as redacted.
-            if isinstance(body, SecretBytes) and getattr(request, "_content", None) is not None:
-                request._content = body
-            response = await self._client.send(request, stream=True)
+        # Each stale connection met is closed, so this many attempts reach a fresh one.
+        for _ in range(self._slots_total + 1):
             try:
-                payload = await _read_capped(response, self._max_body, function)
-                return HttpReply(response.status_code, response.headers, payload)
-            finally:
-                await response.aclose()
-        except httpx.HTTPError as exc:
-            raise _translate(exc, function) from exc
-        except httpx.InvalidURL as exc:
-            raise ConfigurationError(f"invalid URL: {exc}") from exc
+                request = self._client.build_request("POST", url, content=body, headers=headers)
+                # httpx keeps a copy of the body as the request's content: plain bytes, which
+                # its exceptions (request=...) would pickle. Ours again, it shows as redacted.
+                if isinstance(body, SecretBytes) and getattr(request, "_content", None) is not None:
+                    request._content = body
+                response = await self._client.send(request, stream=True)
+                try:
+                    payload = await _read_capped(response, self._max_body, function)
+                    return HttpReply(response.status_code, response.headers, payload)
+                finally:
+                    await response.aclose()
+            except _StaleConnectionError:
+                continue  # not a byte of this request was written: send it on another one
+            except httpx.HTTPError as exc:
+                raise _translate(exc, function) from exc
+            except httpx.InvalidURL as exc:
+                raise ConfigurationError(f"invalid URL: {exc}") from exc
+        raise ConnectionDroppedError(  # pragma: no cover (every pooled connection stale)
+            "no usable connection", function=function
+        )
 
     def _forget(self, orphan: asyncio.Task[HttpReply]) -> None:
         self._orphans.discard(orphan)
@@ -134,9 +159,18 @@ _TRANSLATIONS: Final[tuple[tuple[type[httpx.HTTPError], type[TransportError], bo
 )
 
 
+#: How httpcore and h11 word a connection that ended before the answer was whole; every
+#: other RemoteProtocolError is h11 refusing bytes that did arrive.
+_CUT_SHORT: Final = ("Server disconnected", "peer closed connection", "peer unexpectedly closed")
+
+
 def _translate(exc: httpx.HTTPError, function: str) -> MailkitError:
     # The message names the cause class; httpx messages carry no request body (nor the md5).
     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, httpx.RemoteProtocolError) and not str(exc).startswith(_CUT_SHORT):
+        # A malformed answer reached us whole: the request reached the server, and the same
+        # answer would be refused again (a protocol error, as the built-in engine raises).
+        return MalformedResponseError(f"malformed HTTP answer: {message}", function=function)
     for source, target, sent in _TRANSLATIONS:
         if isinstance(exc, source):
             if target is RequestTimeoutError:
@@ -145,3 +179,168 @@ def _translate(exc: httpx.HTTPError, function: str) -> MailkitError:
     if isinstance(exc, httpx.UnsupportedProtocol):
         return ConfigurationError(message)
     return TransportError(message, function=function)
+
+
+# --- the transport the library mounts on a client it builds ---------------------------------
+
+
+def checked_transport(
+    verify: ssl.SSLContext | bool, limits: httpx.Limits
+) -> httpx.AsyncHTTPTransport:
+    """httpx's own transport, its pool over connections checked before reuse."""
+    context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context()
+    transport = httpx.AsyncHTTPTransport(verify=context, limits=limits)
+    # httpx 0.27 and 0.28 take no network backend, so the pool they built is replaced by
+    # the same pool over ours (`_pool` is what their transport sends through).
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=context,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_CheckedBackend(),
+    )
+    return transport
+
+
+_HTTP_1: Final = b"HTTP/1."
+
+
+class _StaleConnectionError(Exception):
+    """A pooled connection was found closed before any byte of the request was written."""
+
+
+class _CheckedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's asyncio backend, its streams wrapped in `_CheckedStream`."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.AnyIOBackend()
+        self._limits: dict[tuple[str, int], IdleLimit] = {}
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109  (httpcore's interface, as all below)
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._backend.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+        limit = self._limits.get((host, port))
+        if limit is None:
+            limit = self._limits[host, port] = IdleLimit()
+        return _CheckedStream(stream, limit)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover (no uds= here)
+        return await self._backend.connect_unix_socket(
+            path, timeout=timeout, socket_options=socket_options
+        )
+
+    async def sleep(self, seconds: float) -> None:  # pragma: no cover (retries=0)
+        await self._backend.sleep(seconds)
+
+
+class _CheckedStream(httpcore.AsyncNetworkStream):
+    """A connection that says it is unusable once its server closed it or may be about to.
+
+    httpcore asks `get_extra_info("is_readable")` of an idle connection before it hands it
+    out (a readable idle connection was closed by its server, or holds bytes nobody asked
+    for); this answers yes also once it has been idle as long as its server is known to
+    keep one, or when bytes came after the last answer, and the first write of the next
+    request asks again.
+
+    Each answer's framing is followed beside h11, by the built-in engine's parser without
+    its body: it tells where the answer ends (the connection is idle from then on), the
+    server's Keep-Alive timeout, and bytes beyond the answer, which h11 would keep and read
+    as the answer to the next request.
+    """
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream, limit: IdleLimit) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._framing: ResponseParser | None = None  # the answer being read, if any
+        self._started = False  # its first bytes show HTTP/1.
+        self._idle_since: float | None = None  # since its last answer was read whole
+        self._idle_until = math.inf
+        self._spoilt = False  # bytes beyond an answer, or one whose end is not known
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        data = await self._stream.read(max_bytes, timeout)
+        framing = self._framing
+        if framing is None:
+            if data:
+                self._spoilt = True  # after the answer's end, or with no request out
+            return data
+        if not self._started and data:
+            # h11 waits for a blank line before it looks at a status line: a peer that is
+            # not speaking HTTP/1.x at all (an HTTP/0.9 body) would be waited out.
+            start = data[: len(_HTTP_1)]
+            if start != _HTTP_1[: len(start)]:
+                raise httpcore.RemoteProtocolError(f"not an HTTP/1.x answer: {data[:16]!r}")
+            self._started = True  # a first read shorter than the prefix passes: rare
+        try:
+            done = framing.feed(data) if data else False
+        except (FramingError, MailkitError):
+            # h11 decides about this answer (it takes bare LF, say); nothing follows it.
+            self._framing = None
+            self._spoilt = True
+            return data
+        if done:
+            self._framing = None
+            # The pool's own keepalive_expiry (httpx's 5 s) applies as well.
+            now = time.monotonic()
+            self._idle_since = now
+            self._idle_until = math.inf
+            if framing.keep_alive_timeout is not None:
+                self._idle_until = now + keep_for(framing.keep_alive_timeout)
+            self._spoilt = self._spoilt or framing.overrun
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> Coroutine[Any, Any, None]:
+        # Not a coroutine itself: no frame of ours holds the request (and its md5) while
+        # it is written.
+        if self._idle_since is not None:  # the first write of the next request
+            if self._unusable():
+                raise _StaleConnectionError
+            self._idle_since = None
+        if self._framing is None and buffer:
+            self._framing = ResponseParser(0, "", keep_body=False)
+            self._started = False
+        return self._stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._stream.start_tls(ssl_context, server_hostname, timeout)
+        return _CheckedStream(stream, self._limit)
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        if info == "is_readable":
+            return self._unusable()
+        return self._stream.get_extra_info(info)
+
+    def _unusable(self) -> bool:
+        if self._spoilt:
+            return True
+        readable = bool(self._stream.get_extra_info("is_readable"))
+        if self._idle_since is None:
+            return readable
+        now = time.monotonic()
+        age = now - self._idle_since
+        if readable:
+            # Closed at some time while it sat idle: its server keeps one at most this long.
+            self._limit.closed_within(age)
+            return True
+        return now >= self._idle_until or age >= self._limit.keep_for

@@ -1,8 +1,11 @@
-"""A tiny scripted HTTP/1.1 server on 127.0.0.1 for the seam and XML-attack tests.
+"""A scripted HTTP/1.1 server on 127.0.0.1 for the seam, engine and XML-attack tests.
 
-Each request takes the next behaviour from `plan` (then `default`): a `Reply`, or one of the
-`Action`s that misbehave (hang up, never answer). Only Content-Length request bodies are read;
-the server keeps what it saw (`requests`, `connections`) so tests assert on server-side truth.
+A thin layer over the library's own loopback server core (`mailkit_async.testing`'s
+`_http_server`, which the emulator and the benchmarks use too). Each request takes the next
+behaviour from `plan` (then `default`): a `Reply`, or one of the `Action`s that misbehave
+(hang up, never answer). Replies can be hostile: raw bytes, endless streams, an answer before
+the body is read, a second answer nobody asked for. The server keeps what it saw
+(`requests`, `connections`) so tests assert on server-side truth.
 """
 
 from __future__ import annotations
@@ -12,11 +15,22 @@ import contextlib
 import enum
 import socket
 import ssl
+import threading
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["Action", "LoopbackServer", "Reply", "Request", "closed_port", "serve"]
+from mailkit_async.testing._http_server import Connection, HttpServer, Request
+
+__all__ = [
+    "Action",
+    "LoopbackServer",
+    "Reply",
+    "Request",
+    "closed_port",
+    "serve",
+    "serve_in_thread",
+]
 
 _REASONS = {200: "OK", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Unavailable"}
 _PIECE = 64 * 1024
@@ -36,16 +50,12 @@ class Reply:
     body: bytes = b""
     repeat: int = 1
     chunked: bool = False  # Transfer-Encoding: chunked instead of Content-Length
+    chunk_size: int = _PIECE  # the body's chunks, when chunked (1: one byte each)
     close: bool = False  # hang up right after writing it
     raw: bytes | None = None  # sent as is instead of all of the above (framing tests)
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
+    early: bool = False  # sent as soon as the head is in; the body is never read
+    unsolicited: bytes = b""  # sent `unsolicited_after` seconds later, unasked for
+    unsolicited_after: float = 0.02
 
 
 @dataclass
@@ -53,87 +63,84 @@ class LoopbackServer:
     default: Reply | Action | None = None
     plan: deque[Reply | Action] = field(default_factory=deque)
     requests: list[Request] = field(default_factory=list)
-    connections: int = 0
     seen_request: asyncio.Event = field(default_factory=asyncio.Event)  # set by each request
-    base_url: str = ""
-    _server: asyncio.Server | None = None
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    idle_timeout: float | None = None  # hang up on a connection idle this long
+    _core: HttpServer | None = None
+    _pending: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def connections(self) -> int:
+        return 0 if self._core is None else self._core.connections_opened
+
+    @property
+    def base_url(self) -> str:
+        return "" if self._core is None else self._core.base_url
 
     def then(self, *behaviours: Reply | Action) -> None:
         """Queue behaviours for the next requests, in order."""
         self.plan.extend(behaviours)
 
     async def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port, ssl=tls)
-        bound = self._server.sockets[0].getsockname()[1]
-        self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{bound}"
+        self._core = HttpServer(
+            self._handle, head_handler=self._head, idle_timeout=self.idle_timeout
+        )
+        await self._core.start("127.0.0.1", port, tls=tls)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()  # stop listening first, so no new connection slips in
-        tasks = list(self._tasks)
-        for task in tasks:
+        for task in self._pending:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        await asyncio.gather(*self._pending, return_exceptions=True)
+        if self._core is not None:
+            await self._core.close()
 
-    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        task = asyncio.get_running_loop().create_task(self._connection(reader, writer))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _next(self) -> Reply | Action | None:
+        return self.plan.popleft() if self.plan else self.default
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                request = await _read_request(reader)
-                if request is None:
-                    return
-                self.requests.append(request)
-                self.seen_request.set()
-                behaviour = self.plan.popleft() if self.plan else self.default
-                if behaviour is None or behaviour is Action.DROP:
-                    return
-                if behaviour is Action.HANG:
-                    await reader.read()  # until the client gives up and closes
-                    return
-                await _write_reply(writer, behaviour)
-                if behaviour.close:
-                    return
-        except (
-            ConnectionError,
-            ssl.SSLError,
-            asyncio.IncompleteReadError,
-            asyncio.LimitOverrunError,
-        ):
-            return  # the client hung up mid-exchange, as oversized-body tests make it do
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError, ssl.SSLError, asyncio.CancelledError):
-                await writer.wait_closed()
+    def _seen(self, request: Request) -> None:
+        self.requests.append(request)
+        self.seen_request.set()
 
+    def _head(self, request: Request, connection: Connection) -> bool:
+        upcoming = self.plan[0] if self.plan else self.default
+        if not (isinstance(upcoming, Reply) and upcoming.early):
+            return False
+        self._next()
+        self._seen(request)
+        # Answer now and read no more: the client is still sending a body nobody reads.
+        self._spawn(_write_reply(connection, upcoming))
+        return True
 
-async def _read_request(reader: asyncio.StreamReader) -> Request | None:
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError:
-        return None  # closed between requests
-    request_line, *lines = head.decode("latin-1").split("\r\n")
-    method, target, _ = request_line.split(" ", 2)
-    headers = {}
-    for line in lines:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-    body = await reader.readexactly(int(headers.get("content-length", "0")))
-    return Request(method, target, headers, body)
+    async def _handle(self, request: Request, connection: Connection) -> None:
+        self._seen(request)
+        behaviour = self._next()
+        if behaviour is None or behaviour is Action.DROP:
+            connection.close()
+            return
+        if behaviour is Action.HANG:
+            await connection.wait_closed()  # until the client gives up and closes
+            connection.close()
+            return
+        await _write_reply(connection, behaviour)
+        if behaviour.close:
+            connection.close()
+        elif behaviour.unsolicited:
+            self._spawn(_later(connection, behaviour.unsolicited_after, behaviour.unsolicited))
+
+    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
 
-async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
+async def _later(connection: Connection, delay: float, data: bytes) -> None:
+    await asyncio.sleep(delay)
+    connection.write(data)
+
+
+async def _write_reply(connection: Connection, reply: Reply) -> None:
     if reply.raw is not None:
-        writer.write(reply.raw)
-        await writer.drain()
+        connection.write(reply.raw)
+        await connection.drain()
         return
     head = [f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Status')}"]
     head += [f"{name}: {value}" for name, value in reply.headers]
@@ -142,32 +149,84 @@ async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
         head.append("Transfer-Encoding: chunked")
     elif "content-length" not in names:
         head.append(f"Content-Length: {len(reply.body) * reply.repeat}")
-    writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
-    for piece in _pieces(reply.body, reply.repeat):
-        writer.write(b"%x\r\n%s\r\n" % (len(piece), piece) if reply.chunked else piece)
-        await writer.drain()
+    connection.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
     if reply.chunked:
-        writer.write(b"0\r\n\r\n")
-    await writer.drain()
+        for batch in _chunked(reply.body, reply.repeat, reply.chunk_size):
+            connection.write(batch)
+            await connection.drain()
+        connection.write(b"0\r\n\r\n")
+    else:
+        for piece in _pieces(reply.body, reply.repeat, _PIECE):
+            connection.write(piece)
+            await connection.drain()
+    await connection.drain()
 
 
-def _pieces(body: bytes, repeat: int) -> Iterable[bytes]:
+def _pieces(body: bytes, repeat: int, size: int) -> Iterable[bytes]:
     for _ in range(repeat):
-        for start in range(0, len(body), _PIECE):
-            yield body[start : start + _PIECE]
+        for start in range(0, len(body), size):
+            yield body[start : start + size]
+
+
+def _chunked(body: bytes, repeat: int, size: int) -> Iterable[bytes]:
+    """The body's chunks, `repeat` times, in writes of about 64 KiB: one-byte chunks must
+    not cost the server a write, nor an object, each."""
+    once = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in _pieces(body, 1, size))
+    if not once:
+        return
+    per_write = max(1, _PIECE // len(once))
+    left = repeat
+    while left > 0:
+        count = min(left, per_write)
+        yield once * count
+        left -= count
 
 
 @contextlib.asynccontextmanager
 async def serve(
-    default: Reply | Action | None = None, *, port: int = 0, tls: ssl.SSLContext | None = None
+    default: Reply | Action | None = None,
+    *,
+    port: int = 0,
+    tls: ssl.SSLContext | None = None,
+    idle_timeout: float | None = None,
 ) -> AsyncIterator[LoopbackServer]:
     """A started server on 127.0.0.1 (HTTPS with `tls`), closed with every connection on exit."""
-    server = LoopbackServer(default=default)
+    server = LoopbackServer(default=default, idle_timeout=idle_timeout)
     await server.start(port, tls)
     try:
         yield server
     finally:
         await server.close()
+
+
+@contextlib.asynccontextmanager
+async def serve_in_thread(
+    default: Reply | Action | None = None, *, idle_timeout: float | None = None
+) -> AsyncIterator[LoopbackServer]:
+    """The same server on an event loop of its own, in a thread: it goes on (closing idle
+    connections, sending what it was told to) while a test blocks its own loop.
+
+    Its `seen_request` event belongs to that loop: wait on `requests` instead.
+    """
+    started = threading.Event()
+    holder: list[tuple[asyncio.AbstractEventLoop, asyncio.Event, LoopbackServer]] = []
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        async with serve(default, idle_timeout=idle_timeout) as server:
+            holder.append((asyncio.get_running_loop(), stop, server))
+            started.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(run(),), daemon=True)
+    thread.start()
+    await asyncio.to_thread(started.wait, 10)
+    loop, stop, server = holder[0]
+    try:
+        yield server
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        await asyncio.to_thread(thread.join, 10)
 
 
 def closed_port() -> int:

@@ -51,7 +51,7 @@ async def test_sequential_calls_share_one_connection() -> None:
     "reply",
     [
         Reply(200, (("Connection", "close"),), b"{}"),
-        Reply(200, (("Keep-Alive", "timeout=1"),), b"{}"),  # less our margin: no reuse
+        Reply(200, (("Keep-Alive", "timeout=0"),), b"{}"),  # kept for no time at all
     ],
     ids=["connection-close", "short-keep-alive"],
 )

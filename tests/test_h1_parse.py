@@ -1,8 +1,13 @@
-"""The built-in engine's response parser: h11 as the oracle for valid answers, a table for bad."""
+"""The built-in engine's response parser: h11 as the oracle for valid answers, a table for bad.
+
+Also: bad answers are refused as soon as their bytes show it (not at a timeout), the limits
+are at least h11's, and memory stays bounded by the body cap however the body is framed.
+"""
 
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 
 import h11
 import pytest
@@ -10,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailkit_async import MalformedResponseError, ResponseTooLargeError
-from mailkit_async._h1_parse import MAX_HEAD, FramingError, ResponseParser
+from mailkit_async._body import BodyReader
+from mailkit_async._h1_parse import MAX_HEAD, FramingError, IncompleteAnswerError, ResponseParser
 
 CAP = 1024 * 1024
 
@@ -164,7 +170,8 @@ BAD = {
     "chunk without CRLF": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhiXX",
     "endless chunk line": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + b"x" * 2000,
     "endless head": b"HTTP/1.1 200 OK\r\nX: " + b"x" * (MAX_HEAD + 10),
-    "too many fields": b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 101 + b"\r\n",
+    "head over the bound": b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * (MAX_HEAD // 6) + b"\r\n",
+    "bad trailer": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX y\r\n\r\n",
 }
 
 
@@ -188,8 +195,134 @@ def test_malformed_answers_are_refused(raw: bytes) -> None:
 def test_end_of_stream_mid_answer_is_refused(raw: bytes) -> None:
     parser = ResponseParser(CAP, "f")
     assert not parser.feed(raw)
-    with pytest.raises(FramingError):
+    with pytest.raises(IncompleteAnswerError):
         parser.feed_eof()
+
+
+# --- refused at once: no waiting for a head that can never be valid ----------------------
+
+NOT_HTTP_1 = {
+    "HTTP/0.9 body": b"<html><body>hello</body></html>\n",
+    "HTTP/2 SETTINGS frame": b"\x00\x00\x12\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64",
+    "HTTP/2 status line": b"HTTP/2 200\r\n",
+    "one byte of junk": b"h",
+    "bare-LF head": b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+    "bare LF after the status line": b"HTTP/1.1 200 OK\r\nServer: x\nContent-",
+    "bad status line, head incomplete": b"HTTP/1.1 2000 OK\r\nContent-",
+}
+
+
+@pytest.mark.parametrize("raw", list(NOT_HTTP_1.values()), ids=list(NOT_HTTP_1))
+def test_what_can_never_become_an_answer_is_refused_at_its_first_bytes(raw: bytes) -> None:
+    # None of these has the blank line that ends a head: waiting for one would wait out
+    # the read timeout on a peer that keeps the connection open.
+    parser = ResponseParser(CAP, "f")
+
+    def byte_by_byte() -> None:  # however it is split
+        for at in range(len(raw)):
+            parser.feed(raw[at : at + 1])
+
+    with pytest.raises(FramingError):
+        byte_by_byte()
+
+
+@pytest.mark.parametrize("fields", [120, 5000])
+def test_many_header_fields_are_read_as_h11_reads_them(fields: int) -> None:
+    head = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-F%d: v%d\r\n" % (i, i) for i in range(fields))
+    raw = head + b"Content-Length: 2\r\n\r\nok"
+    parser = parse(raw)
+    assert (parser.status, parser.headers, parser.body()) == oracle(raw)
+    assert len(parser.headers) == fields + 1
+
+
+def test_a_head_as_large_as_httpx_takes_is_read() -> None:
+    value = b"v" * (100 * 1024)  # httpcore lets h11 buffer 100 KiB of head
+    raw = b"HTTP/1.1 200 OK\r\nX-Big: " + value + b"\r\nContent-Length: 0\r\n\r\n"
+    assert parse(raw[: len(raw) // 2], raw[len(raw) // 2 :]).headers["x-big"] == value.decode()
+
+
+def test_a_head_fed_a_byte_at_a_time_is_read() -> None:
+    raw = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"p" * 3000 + b"\r\nContent-Length: 2\r\n\r\nok"
+    parser = parse(*(raw[at : at + 1] for at in range(len(raw))))
+    assert (parser.status, parser.body()) == (200, b"ok")
+
+
+@pytest.mark.parametrize("size", [1, 2, 9, 10, 15])
+@pytest.mark.parametrize("digits", ["lower", "upper"])
+def test_runs_of_small_chunks_as_h11_reads_them(size: int, digits: str) -> None:
+    # Long runs of equal one-digit chunks take a faster path; the body must not differ.
+    body = bytes(range(256)) * 3
+    pieces = [body[at : at + size] for at in range(0, len(body), size)]
+    hex_size = "%x" if digits == "lower" else "%X"
+    encoded = b"".join((hex_size % len(p)).encode() + b"\r\n" + p + b"\r\n" for p in pieces)
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + encoded + b"0\r\n\r\n"
+    for step in (len(raw), 1000, 97):  # whole, and cut anywhere
+        parser = parse(*(raw[at : at + step] for at in range(0, len(raw), step)))
+        assert parser.body() == oracle(raw)[2] == body
+
+
+def test_chunk_extensions_and_trailers_as_h11_reads_them() -> None:
+    raw = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;name=value\r\nhello\r\n6;x\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n"
+    )
+    parser = parse(raw)
+    assert parser.body() == oracle(raw)[2] == b"hello world"
+
+
+# --- memory bounded by the cap, whatever the framing ------------------------------------
+
+
+def _peak_while(feed: object) -> int:
+    assert callable(feed)
+    tracemalloc.start()
+    try:
+        feed()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_endless_one_byte_chunks_stay_within_twice_the_cap() -> None:
+    cap = 256 * 1024
+    parser = ResponseParser(cap, "f")
+    parser.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    read = b"1\r\nx\r\n" * (64 * 1024 // 6)  # what one socket read holds
+
+    def endless() -> None:
+        while True:
+            parser.feed(read)
+
+    def refused() -> None:
+        with pytest.raises(ResponseTooLargeError):
+            endless()
+
+    assert _peak_while(refused) <= 2 * cap + 2 * len(read)
+
+
+def test_a_body_fed_a_byte_at_a_time_stays_within_twice_the_cap() -> None:
+    # What the httpx engine's reader sees from h11: one Data event per one-byte chunk.
+    cap = 64 * 1024
+    reader = BodyReader(None, cap, "f")
+    byte = b"x"
+
+    def endless() -> None:
+        while True:
+            reader.feed(byte)
+
+    def refused() -> None:
+        with pytest.raises(ResponseTooLargeError):
+            endless()
+
+    assert _peak_while(refused) <= 2 * cap
+
+
+def test_a_body_fed_a_byte_at_a_time_is_whole() -> None:
+    reader = BodyReader(None, CAP, "f")
+    data = bytes(range(256)) * 100
+    for at in range(len(data)):
+        reader.feed(data[at : at + 1])
+    assert reader.finish() == data
 
 
 def test_declared_length_over_the_cap_is_refused_before_reading() -> None:

@@ -212,14 +212,24 @@ async def test_truncated_body_is_connection_dropped() -> None:
     ],
     ids=["status-line", "conflicting-lengths", "transfer-coding", "chunk-size"],
 )
-async def test_broken_http_framing_is_connection_dropped(raw: bytes) -> None:
-    # Both engines: the request went out, so the service may have acted; the connection is
-    # never reused, since nothing after broken framing can be trusted.
-    async with serve() as server, client_for(server.base_url) as client:
+@pytest.mark.parametrize("function", ["wipe", "revalidate"])
+async def test_broken_http_framing_is_a_protocol_error_never_resent(
+    raw: bytes, function: str
+) -> None:
+    # Both engines: the answer arrived, so the request reached the server; refusing it is
+    # deterministic, so neither a safe wipe (retries on) nor an unsafe revalidate is sent
+    # again. The connection is never reused: nothing after broken framing can be trusted.
+    retry = RetryPolicy(max_attempts=4, initial_backoff=0.0)
+    async with serve() as server, client_for(server.base_url, retry=retry) as client:
         server.then(Reply(raw=raw, close=True))
-        with pytest.raises(ConnectionDroppedError) as caught:
-            await client.wipe(ADDRESS)
-        assert caught.value.request_sent is True
+        call = (
+            client.wipe(ADDRESS)
+            if function == "wipe"
+            else client.revalidate(ADDRESS, agreement=False)
+        )
+        with pytest.raises(MalformedResponseError, match="malformed HTTP answer"):
+            await call
+        assert len(server.requests) == 1
         await still_works(client, server, "json")
         assert server.connections == 2
 

@@ -190,7 +190,7 @@ FAILURES: dict[str, Failure] = {
         mk.MalformedResponseError,
     ),
     "bad framing": Failure(
-        lambda _: Reply(raw=_BAD_FRAMING, close=True), mk.ConnectionDroppedError
+        lambda _: Reply(raw=_BAD_FRAMING, close=True), mk.MalformedResponseError
     ),
     "cut short": Failure(
         lambda _: Reply(200, (("Content-Length", "100"),), b'{"error":', close=True),
