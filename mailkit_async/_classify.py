@@ -1,10 +1,14 @@
-"""Response strings to statuses: one table per function, the same for both protocols.
+"""Answers to statuses: each function's reading, global errors first, the same for both protocols.
 
 Mailkit tells success from failure only by the text: JSON puts it in `error` (even for
 success, with `error_status` 0, and revalidate refuses with `error_status` 0 too), XML-RPC
 often answers a bare string. So every answer is classified by its exact (trimmed) string;
 `error_status` only vetoes a success. A string nobody documented becomes UNKNOWN, with the
-raw message kept.
+raw message kept. The strings themselves are the function table's (`_functions.py`): the
+tables here are derived from it, never written twice.
+
+Every reading starts with the two answers any function may give (`Unauthorized`,
+`Disallowed IP <ip>`), so a call's answer is decided in one place.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import attrs
 
 from ._convert import StatusReply, lenient_int, status_reply
 from ._errors import ApiError, AuthenticationError, InvalidArgumentError, MalformedResponseError
-from ._functions import GLOBAL_ERRORS, FunctionSpec
+from ._functions import FUNCTIONS, GLOBAL_ERRORS, FunctionSpec, SentAs
 from ._results import RevalidateResult, WipeResult
 from ._statuses import RevalidateStatus, WipeStatus
 from ._validate import is_address
@@ -31,6 +35,7 @@ __all__ = [
     "classify_wipe",
     "raise_for_api_error",
     "raise_for_global_error",
+    "read_answer",
 ]
 
 S = TypeVar("S", WipeStatus, RevalidateStatus)
@@ -41,10 +46,28 @@ ExtraMessages = Mapping[str, Mapping["str | re.Pattern[str]", WipeStatus | Reval
 
 @attrs.frozen
 class MessageTable(Generic[S]):
-    """Exact strings first, then patterns matched against the whole (trimmed) string."""
+    """Exact strings first, then patterns matched against the whole (trimmed) string.
+
+    `successes` are the statuses the API sends as success (error_status 0): a non-zero
+    error_status next to one of them vetoes it.
+    """
 
     exact: Mapping[str, S]
     patterns: tuple[tuple[re.Pattern[str], S], ...] = ()
+    successes: frozenset[S] = frozenset()
+
+    @classmethod
+    def of(cls, spec: FunctionSpec, statuses: type[S]) -> MessageTable[S]:
+        """The table of `spec`'s documented texts, each status named by the function table."""
+        exact, patterns = spec.message_table()
+        successes = {
+            m.status for m in spec.messages if m.sent_as is SentAs.SUCCESS and m.field == "error"
+        }
+        return cls(
+            {text: statuses[name] for text, name in exact.items()},
+            tuple((pattern, statuses[name]) for pattern, name in patterns),
+            frozenset(statuses[name] for name in successes),
+        )
 
     def lookup(self, message: str) -> S | None:
         status = self.exact.get(message)
@@ -58,30 +81,11 @@ class MessageTable(Generic[S]):
         """A table where `extra` wins over the built-in strings."""
         exact = {key.strip(): status for key, status in extra.items() if isinstance(key, str)}
         patterns = tuple((k, s) for k, s in extra.items() if isinstance(k, re.Pattern))
-        return MessageTable({**self.exact, **exact}, patterns + self.patterns)
+        return MessageTable({**self.exact, **exact}, patterns + self.patterns, self.successes)
 
 
-WIPE: Final = MessageTable(  # DOC wipe
-    {
-        "OK": WipeStatus.QUEUED,
-        "Email has already been inserted": WipeStatus.ALREADY_QUEUED,
-        "Invalid ID_email or email": WipeStatus.INVALID_RECIPIENT,
-        "Invalid_ID_email or email": WipeStatus.INVALID_RECIPIENT,
-        "Missing ID_email": WipeStatus.MISSING_RECIPIENT,
-    }
-)
-
-REVALIDATE: Final = MessageTable(  # DOC revalidate; W-MK; FX-2018
-    {
-        "Email has been revalidated": RevalidateStatus.REVALIDATED,
-        "Sent subscribe email": RevalidateStatus.CONFIRMATION_SENT,
-        "Email is not unsubscribed": RevalidateStatus.NOT_UNSUBSCRIBED,  # JSON, error_status 0
-        # Not on the revalidate page; the string every other email.* function uses.
-        "Invalid ID_email or email": RevalidateStatus.INVALID_RECIPIENT,
-        "Missing ID_email": RevalidateStatus.MISSING_RECIPIENT,
-    },
-    ((re.compile(r".+ is not unsubscribed", re.DOTALL), RevalidateStatus.NOT_UNSUBSCRIBED),),
-)
+WIPE: Final = MessageTable.of(FUNCTIONS["mailkit.email.wipe"], WipeStatus)
+REVALIDATE: Final = MessageTable.of(FUNCTIONS["mailkit.email.revalidate"], RevalidateStatus)
 
 _TABLES: Final[Mapping[str, MessageTable[WipeStatus] | MessageTable[RevalidateStatus]]] = {
     "mailkit.email.wipe": WIPE,
@@ -167,23 +171,28 @@ def _read(value: object, function: str) -> tuple[str, StatusReply | None]:
     )
 
 
-# Strings the API sends as success (error_status 0). ALREADY_QUEUED is not among them: the
-# duplicate wipe is an error answer that merely means the work is done.
-_SENT_AS_SUCCESS: Final = frozenset(
-    {WipeStatus.QUEUED, RevalidateStatus.REVALIDATED, RevalidateStatus.CONFIRMATION_SENT}
-)
-
-
-def _vetoed(status: WipeStatus | RevalidateStatus, reply: StatusReply | None) -> bool:
+def _vetoed(status: S, reply: StatusReply | None, table: MessageTable[S]) -> bool:
     # A success string next to a non-zero error_status contradicts itself: never call it done.
-    return status in _SENT_AS_SUCCESS and reply is not None and reply.error_status not in (None, 0)
+    # (ALREADY_QUEUED is no success: the duplicate wipe is an error answer that merely means
+    # the work is done.)
+    return (
+        status in table.successes and reply is not None and reply.error_status not in (None, 0)
+    )
+
+
+def read_answer(value: object, spec: FunctionSpec | None, function: str) -> object:
+    """`call()`'s reading: the decoded answer itself, unless it is an error (global first)."""
+    raise_for_global_error(value, function)
+    raise_for_api_error(value, spec, function)
+    return value
 
 
 def classify_wipe(value: object, table: MessageTable[WipeStatus], *, function: str) -> WipeResult:
     """The WipeResult of one decoded wipe answer."""
+    raise_for_global_error(value, function)
     message, reply = _read(value, function)
     status = table.lookup(message) or WipeStatus.UNKNOWN
-    if _vetoed(status, reply):
+    if _vetoed(status, reply, table):
         status = WipeStatus.UNKNOWN
     return WipeResult(
         status=status,
@@ -208,6 +217,7 @@ def classify_revalidate(
     `agreement` decides between REVALIDATED and CONFIRMATION_SENT; an address other than the
     one asked about is not taken as success.
     """
+    raise_for_global_error(value, function)
     message, reply = _read(value, function)
     status = table.lookup(message)
     email = reply.email if reply else None
@@ -219,7 +229,7 @@ def classify_revalidate(
     ):
         status = RevalidateStatus.REVALIDATED if agreement else RevalidateStatus.CONFIRMATION_SENT
         email = message
-    if status is None or _vetoed(status, reply):
+    if status is None or _vetoed(status, reply, table):
         status = RevalidateStatus.UNKNOWN
     return RevalidateResult(
         status=status,
