@@ -391,7 +391,8 @@ async def test_map_fans_out_any_call_and_counts_each_items_attempts(protocol: st
     assert [o.result.status for o in outcomes if o.result] == [W.QUEUED] * 7
     assert [o.attempts for o in outcomes] == [4, 1, 1, 1, 1, 1, 0]
     assert own.attempts == 1  # its own trace, not the batch's
-    assert len(retried) == 3 and batch.summary.retries == 3
+    assert len(retried) == 3
+    assert batch.summary.retries == 3
     assert batch.summary.statuses == Counter({"queued": 7})
 
 
