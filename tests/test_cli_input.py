@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from mailkit_async._cli._input import HashingReader, InputLine, parse_input
-from mailkit_async._cli._run import _open_input
+from mailkit_async._cli._input import HashingReader, InputLine, open_input, parse_input
 
 
 def parse(text: str, *, csv_hint: bool = False) -> list[InputLine]:
@@ -50,7 +49,7 @@ def test_csv_id_email_column_semicolons_and_bom(tmp_path: Path) -> None:
     """A spreadsheet export: a byte order mark, semicolons (as in Czech locales)."""
     source = tmp_path / "export.csv"
     source.write_bytes("\ufeffName;ID_email\nJane;12345678\nBob;bob@example.com\n".encode())
-    text, _ = _open_input(str(source))
+    text, _ = open_input(str(source))
     with text:
         lines = list(parse_input(text))
     assert summary(lines) == [
