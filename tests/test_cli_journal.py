@@ -29,7 +29,7 @@ def _close_journals() -> Iterator[None]:
 
 
 def opened(path: Path) -> Journal:
-    journal = Journal(path)
+    journal = Journal.open(str(path), durable=False)
     _OPEN.append(journal)
     return journal
 
@@ -117,8 +117,8 @@ def test_attempts_add_up_across_runs(tmp_path: Path) -> None:
 def test_not_a_journal_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("not a database, just some text that is long enough" * 10)
-    with pytest.raises(CliError, match=r"cannot use .* as a journal"):
-        Journal(path)
+    with pytest.raises(CliError, match=r"is not a journal of mailkit-async"):
+        Journal.open(str(path), durable=False)
 
 
 async def test_writer_commits_in_order_before_answering(tmp_path: Path) -> None:

@@ -22,9 +22,9 @@ from mailkit_async import (
 from mailkit_async._batch import Outcome
 from mailkit_async._cli._exit import CliError
 from mailkit_async._cli._journal import ReportRow
+from mailkit_async._cli._kinds import classify_outcome
 from mailkit_async._cli._progress import bar_line, plain_line
 from mailkit_async._cli._report import COLUMNS, Summary, print_summary, write_report
-from mailkit_async._cli._run import classify_outcome
 
 ROWS = [
     ReportRow("jane@example.com", "queued", "OK", 12345678, None, 1),
