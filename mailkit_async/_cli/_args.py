@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Any, Final, NoReturn
@@ -19,6 +20,7 @@ DEFAULT_GRACE = 5.0
 MAX_CONCURRENCY: Final = 1000
 MAX_RETRIES: Final = 100
 MAX_GRACE: Final = 3600.0
+MIN_RATE: Final = 0.001  # one request in 1000 s; below, a job would never seem to move
 MAX_RATE: Final = 1_000_000.0
 _SHOWN: Final = 40  # longest argument quoted back in an error
 
@@ -69,11 +71,10 @@ def _shown(text: str) -> str:
 
 
 def _number(
-    kind: type[int] | type[float], *, low: float, high: float, what: str, above: bool = False
+    kind: type[int] | type[float], *, low: float, high: float, what: str
 ) -> Callable[[str], Any]:
-    """An argparse type: a `kind` from `low` (excluded when `above`) to `high`."""
-    bounds = f"{'more than' if above else 'from'} {low:,.10g} "
-    bounds += f"{'and at most' if above else 'to'} {high:,.10g}"
+    """An argparse type: a `kind` from `low` to `high`."""
+    bounds = f"from {low:,.10g} to {high:,.10g}"
 
     def parse(text: str) -> int | float:
         value: float | None
@@ -82,12 +83,7 @@ def _number(
             value = kind(text) if text.isascii() else None
         except (ValueError, OverflowError):
             value = None
-        if (
-            value is None
-            or not math.isfinite(value)
-            or not (value > low if above else value >= low)
-            or value > high
-        ):
+        if value is None or not math.isfinite(value) or not low <= value <= high:
             raise argparse.ArgumentTypeError(f"expected {what} {bounds}, got {_shown(text)}")
         return value
 
@@ -97,7 +93,7 @@ def _number(
 _concurrency = _number(int, low=1, high=MAX_CONCURRENCY, what="a whole number")
 _retries = _number(int, low=0, high=MAX_RETRIES, what="a whole number")
 _seconds = _number(float, low=0, high=MAX_GRACE, what="a number of seconds")
-_rate = _number(float, low=0, high=MAX_RATE, what="requests per second", above=True)
+_rate = _number(float, low=MIN_RATE, high=MAX_RATE, what="requests per second")
 
 
 def _sendable(text: str, name: str) -> str:
@@ -281,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse and check the arguments; usage errors exit with status 2."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for arg in argv:
+        # argparse (before 3.12) drops a value of "--" and leaves the option at its
+        # default: --base-url=-- would send to Mailkit's own URL. Refuse it instead.
+        if arg.startswith("--") and arg.endswith("=--"):
+            parser.error(f"argument {arg[:-3]}: expected a value, not --")
     args = parser.parse_args(argv)
     if args.emulator and (args.base_url or args.client_id or args.client_md5_file):
         parser.exit(

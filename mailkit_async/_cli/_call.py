@@ -139,7 +139,9 @@ def _check_text(text: str, where: str) -> None:
 
 
 def _cut(text: str) -> str:
-    return text if len(text) <= 40 else text[:39] + "…"
+    """Text of the user's, shown in a one-line message: short, controls escaped."""
+    text = text if len(text) <= 40 else text[:39] + "…"
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _jsonable(value: object) -> object:
