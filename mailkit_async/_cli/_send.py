@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from .._batch import Batch, Outcome
 from .._client import MailkitClient
-from .._errors import AuthenticationError
+from .._errors import AuthenticationError, InvalidArgumentError
 from ._exit import CliError, ExitCode
 from ._job import Job
 from ._journal import Item, describe, report_status
@@ -98,7 +98,10 @@ class _Sender:
         self.stopper.install()
         try:
             async with client:
-                self.batch = self.kind.start(client, self.feeder.items(), self.args)
+                try:
+                    self.batch = self.kind.start(client, self.feeder.items(), self.args)
+                except InvalidArgumentError as exc:  # before anything is sent
+                    raise CliError(f"cannot start the job: {exc}") from None
                 self.progress.start(self.total - self.pending, self.live)
                 await self._drain(self.batch)
         finally:
@@ -157,12 +160,11 @@ class _Sender:
         await self.progress.stop()
         self.writer.release(self.feeder.unsent())
         try:
-            await self.writer.call(
-                lambda journal: journal.settle(unsafe=self.unsafe, retry_errors=False),
-                own_transaction=True,
-            )
-        except Exception:  # noqa: S110 - kept as writer.error, reported by _exit_code
-            pass
+            with contextlib.suppress(Exception):  # kept as writer.error, reported by _exit_code
+                await self.writer.call(
+                    lambda journal: journal.settle(unsafe=self.unsafe, retry_errors=False),
+                    own_transaction=True,
+                )
         finally:
             self.writer.close()
             self.stopper.uninstall()
