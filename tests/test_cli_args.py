@@ -251,6 +251,8 @@ def test_parse_params_returns_or_refuses_never_fails(pairs: list[str]) -> None:
         ["wipe", "in.txt", "--protocol", "soap"],
         ["wipe", "in.txt", "--journal", ":memory:"],
         ["wipe", "in.txt", "--report", "r.txt"],
+        ["wipe", "in.txt", "--journal", "@j.csv", "--report", "@j.csv"],
+        ["wipe", "@in.csv", "--report", "@in.csv"],
         ["revalidate", "in.txt"],
         ["revalidate", "in.txt", "--agreement", "--language", "xx"],
         ["revalidate", "in.txt", "--agreement", "--channel", "a\nb"],
@@ -262,6 +264,9 @@ def test_parse_params_returns_or_refuses_never_fails(pairs: list[str]) -> None:
 def test_bad_options_are_one_line_before_anything_is_sent(tmp_path: Path, argv: list[str]) -> None:
     source = tmp_path / "in.txt"
     source.write_text("jane@example.com\n", encoding="utf-8")
+    (tmp_path / "in.csv").write_text("email\njane@example.com\n", encoding="utf-8")
+    # "@name" is a file in the test's directory.
+    argv = [str(tmp_path / arg[1:]) if arg[:1] == "@" else arg for arg in argv]
     argv = [str(source) if arg == "in.txt" else arg for arg in argv]
     with served_emulator() as served:
         local = (

@@ -65,6 +65,11 @@ def _job(args: argparse.Namespace, err: TextIO) -> Job:
     if args.journal == ":memory:":
         raise CliError("--journal :memory: would forget the job at once; name a file")
     journal = args.journal or f"{args.input}.journal.sqlite"
+    if args.report and os.path.abspath(args.report) in {
+        os.path.abspath(journal),
+        os.path.abspath(args.input),
+    }:
+        raise CliError(f"--report {args.report} would replace the job's input or journal")
     summary = Summary(
         command=args.command,
         protocol=args.protocol,
