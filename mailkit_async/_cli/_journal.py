@@ -9,6 +9,11 @@ have acted and repeating it is unsafe), `invalid` (not a recipient, never sent) 
 An item is marked `dispatched` in a committed transaction before it is handed over, so after
 a crash the next run knows what may have reached Mailkit: a wipe (or a revalidate with
 agreement) is simply sent again, a revalidate without agreement becomes "outcome unknown".
+
+A journal is made whole (built under a temporary name, mode 0600, then linked into place)
+and marked with an application_id. Whatever else `--journal` names is refused, never taken
+over or started afresh: an empty file, a file that is not SQLite, another application's
+database, one from another version, or a damaged one (`PRAGMA quick_check`).
 """
 
 from __future__ import annotations
