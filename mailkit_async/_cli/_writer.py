@@ -92,7 +92,8 @@ class JournalWriter:
         try:
             self._loop(journal)
         finally:
-            journal.close()
+            with contextlib.suppress(Exception):  # never a thread's traceback on stderr
+                journal.close()
 
     def _loop(self, journal: Journal) -> None:
         closing = False
