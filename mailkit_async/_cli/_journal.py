@@ -27,7 +27,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from ._exit import CliError
 from ._input import InputLine
@@ -406,10 +406,14 @@ class Journal:
         attempts: int,
     ) -> None:
         """Store an item's outcome (in a transaction); attempts add up across runs."""
-        self._db.execute(
-            "UPDATE items SET state = ?, status = ?, message = ?, id_email = ?, error = ?, "
-            "attempts = attempts + ? WHERE line = ?",
-            (state, status, message, id_email, error, attempts, line),
+        self.record_many([(line, state, status, message, id_email, error, attempts)])
+
+    def record_many(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """`record` for many: each row is its arguments, in order."""
+        self._db.executemany(
+            "UPDATE items SET state = ?2, status = ?3, message = ?4, id_email = ?5, "
+            "error = ?6, attempts = attempts + ?7 WHERE line = ?1",
+            rows,
         )
 
     # -- reading -----------------------------------------------------------------------------

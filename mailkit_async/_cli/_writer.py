@@ -28,8 +28,11 @@ __all__ = ["JournalWriter"]
 _GROUP: Final = 500  # the most operations in one transaction
 
 _Op = Callable[[Journal], Any]
+_Record = tuple[
+    Any, ...
+]  # the arguments of Journal.record: queued as they are, written many at once
 _Future = concurrent.futures.Future[Any]
-_Entry = tuple["_Op | _Alone", "_Future | None"] | None
+_Entry = tuple["_Op | _Record | _Alone", "_Future | None"] | None
 
 
 class JournalWriter:
@@ -54,7 +57,7 @@ class JournalWriter:
 
     def record(self, *args: Any) -> None:
         """Queue an outcome (see `Journal.record`); it is written in the next group commit."""
-        self._queue.put((lambda journal: journal.record(*args), None))
+        self._queue.put((args, None))
 
     def release(self, lines: list[int]) -> None:
         """Queue giving back items that were claimed but never handed over."""
@@ -104,7 +107,7 @@ class JournalWriter:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            together: list[tuple[_Op, _Future | None]] = []
+            together: list[tuple[_Op | _Record, _Future | None]] = []
             for entry in group:
                 if entry is None:
                     closing = True
@@ -118,7 +121,7 @@ class JournalWriter:
                     together.append((op, future))
             self._commit(journal, together)
 
-    def _commit(self, journal: Journal, ops: list[tuple[_Op, _Future | None]]) -> None:
+    def _commit(self, journal: Journal, ops: list[tuple[_Op | _Record, _Future | None]]) -> None:
         """Run `ops` in one transaction; their answers go out once it is committed."""
         if not ops:
             return
@@ -137,10 +140,24 @@ class JournalWriter:
         for (_, future), result in zip(ops, results, strict=True):
             _settle(future, result, None)
 
-    def _together(self, journal: Journal, ops: list[tuple[_Op, _Future | None]]) -> list[Any]:
+    def _together(
+        self, journal: Journal, ops: list[tuple[_Op | _Record, _Future | None]]
+    ) -> list[Any]:
+        results: list[Any] = []
+        records: list[_Record] = []  # consecutive outcomes, written in one executemany
         try:
             journal.begin()
-            results = [op(journal) for op, _ in ops]
+            for op, _ in ops:
+                if isinstance(op, tuple):
+                    records.append(op)
+                    results.append(None)
+                    continue
+                if records:
+                    journal.record_many(records)
+                    records = []
+                results.append(op(journal))
+            if records:
+                journal.record_many(records)
             journal.commit()
         except BaseException:
             with contextlib.suppress(Exception):
