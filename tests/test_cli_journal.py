@@ -3,6 +3,7 @@ how a failed write is survived."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import os
@@ -289,3 +290,37 @@ async def test_a_failed_group_is_tried_again_and_claims_stop(tmp_path: Path) -> 
         writer.close()
     assert states == {"done": 5, "pending": 15}
     assert [str(e) for e in errors] == ["database or disk is full"]  # reported once
+
+
+def test_a_claim_returns_the_items_as_they_were_loaded(tmp_path: Path) -> None:
+    values = ["a+tag@example.com", "12345678", "o'neil@example.com", "=1+1@example.com"]
+    values += ["bad", "A+TAG@example.com", "z@x.cz"]
+    text = "".join(f"{value}\n" for value in values)
+    journal = loaded(tmp_path / "j", text)
+    expected = journal.pending(10)
+    assert [item.line for item in expected] == [1, 2, 3, 4, 7]
+    claimed = journal.claim(3, 0) + journal.claim(10, 3)
+    assert claimed == expected
+    assert claimed[1].value == 12345678
+    assert journal.claim(10, 0) == []
+    assert journal.states() == {"dispatched": 5, "invalid": 1, "duplicate": 1}
+
+
+async def test_buffered_outcomes_are_written_before_anything_that_follows(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    journal_with(path, 10)
+    writer = JournalWriter(path, durable=False, buffer=100)
+    try:
+        claimed = await writer.claim(10, 0)
+        for item in claimed[:4]:
+            writer.record(item.line, "done", "queued", "OK", None, None, 1)
+        # Still in the buffer; a call (as a claim, a release, close) hands it over first.
+        states = await writer.call(lambda journal: journal.states())
+        writer.record(claimed[4].line, "done", "queued", "OK", None, None, 1)
+        await asyncio.sleep(0.2)  # longer than the buffer may hold an outcome
+        with contextlib.closing(sqlite3.connect(path)) as reader:
+            committed = dict(reader.execute("SELECT state, COUNT(*) FROM items GROUP BY state"))
+    finally:
+        writer.close()
+    assert states == {"done": 4, "dispatched": 6}
+    assert committed == {"done": 5, "dispatched": 5}

@@ -25,7 +25,7 @@ import os
 import sqlite3
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -41,6 +41,14 @@ UNKNOWN_AFTER_STOP: Final = (
     "the request may have reached Mailkit before the run stopped; not sent again"
 )
 _TABLES: Final = frozenset({"job", "items"})
+_RECORDS: Final = 100  # outcomes in one UPDATE (7 parameters each; old SQLite allows 999)
+_RECORD_MANY: Final = (
+    "WITH outcome (line, state, status, message, id_email, error, attempts) AS (VALUES {values}) "
+    "UPDATE items SET (state, status, message, id_email, error, attempts) = ("
+    "SELECT outcome.state, outcome.status, outcome.message, outcome.id_email, outcome.error, "
+    "items.attempts + outcome.attempts FROM outcome WHERE outcome.line = items.line) "
+    "WHERE line IN (SELECT line FROM outcome)"
+)
 _START_OVER: Final = "pass a new --journal to start the job over, which sends every recipient again"
 
 _SCHEMA: Final = """
@@ -359,19 +367,45 @@ class Journal:
         return changed
 
     def claim(self, count: int, after: int) -> list[Item]:
-        """Mark the next `count` pending items after line `after` dispatched, committed."""
+        """Mark the next `count` pending items after line `after` dispatched, committed.
+
+        A few statements whatever `count` is: a row fetched or updated one at a time is a
+        step each, and each step hands the GIL over and back, which the event loop pays for.
+        """
         db = self._db
         db.execute("BEGIN IMMEDIATE")
-        rows = db.execute(
-            "SELECT line, recipient, kind FROM items WHERE state = 'pending' AND line > ? "
-            "ORDER BY line LIMIT ?",
-            (after, count),
-        ).fetchall()
-        db.executemany(
-            "UPDATE items SET state = 'dispatched' WHERE line = ?", ((row[0],) for row in rows)
-        )
-        db.execute("COMMIT")
-        return [Item(*row) for row in rows]
+        try:
+            (last,) = db.execute(
+                "SELECT MAX(line) FROM (SELECT line FROM items WHERE state = 'pending' "
+                "AND line > ? ORDER BY line LIMIT ?)",
+                (after, count),
+            ).fetchone()
+            if last is None:
+                db.execute("COMMIT")
+                return []
+            db.execute(
+                "UPDATE items SET state = 'dispatched' "
+                "WHERE state = 'pending' AND line > ? AND line <= ?",
+                (after, last),
+            )
+            # One row for the whole block: its items joined by separators that no
+            # recipient holds (addresses and IDs have no control characters).
+            (joined,) = db.execute(
+                "SELECT group_concat(line || char(31) || kind || char(31) || recipient, "
+                "char(30)) FROM (SELECT line, kind, recipient FROM items "
+                "WHERE state = 'dispatched' AND line > ? AND line <= ? ORDER BY line)",
+                (after, last),
+            ).fetchone()
+            db.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+        items = []
+        for entry in joined.split("\x1e"):
+            line, kind, recipient = entry.split("\x1f", 2)
+            items.append(Item(int(line), recipient, kind))
+        items.sort()
+        return items
 
     def begin(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
@@ -408,13 +442,20 @@ class Journal:
         """Store an item's outcome (in a transaction); attempts add up across runs."""
         self.record_many([(line, state, status, message, id_email, error, attempts)])
 
-    def record_many(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        """`record` for many: each row is its arguments, in order."""
-        self._db.executemany(
-            "UPDATE items SET state = ?2, status = ?3, message = ?4, id_email = ?5, "
-            "error = ?6, attempts = attempts + ?7 WHERE line = ?1",
-            rows,
-        )
+    def record_many(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """`record` for many: each row is its arguments, in order.
+
+        One statement for up to `_RECORDS` rows: each row of an executemany would be a
+        step of its own, and each step hands the GIL over and back.
+        """
+        for start in range(0, len(rows), _RECORDS):
+            chunk = rows[start : start + _RECORDS]
+            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            sql = _RECORD_MANY.format(values=values)  # placeholders only, never a value
+            self._db.execute(
+                sql,
+                [value for row in chunk for value in row],
+            )
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -27,7 +27,8 @@ from ._writer import JournalWriter
 
 __all__ = ["JournalWriteError", "send"]
 
-_SAFE_BLOCK: Final = 256  # items claimed per transaction when a resend is harmless
+_SAFE_BLOCK: Final = 128  # items claimed per transaction when a resend is harmless
+_SAFE_BUFFER: Final = 64  # outcomes handed to the journal thread at once, when likewise
 _NOT_RECIPIENTS: Final = frozenset({"invalid_input", "duplicate"})
 
 
@@ -89,7 +90,14 @@ class _Sender:
             with contextlib.suppress(RuntimeError):  # the loop has ended: nothing to stop
                 loop.call_soon_threadsafe(self._on_journal_error, exc)
 
-        self.writer = JournalWriter(job.journal, durable=self.unsafe, on_error=on_error)
+        # An unsafe job records each outcome at once: one not yet written when the process is
+        # killed is reported outcome_unknown. A safe one is sent again: it may wait a little.
+        self.writer = JournalWriter(
+            job.journal,
+            durable=self.unsafe,
+            on_error=on_error,
+            buffer=1 if self.unsafe else _SAFE_BUFFER,
+        )
         # Unsafe items claimed but not yet sent become "unknown" after a kill: claim few.
         self.feeder = _Feeder(self.writer, args.concurrency if self.unsafe else _SAFE_BLOCK)
         self.batch: Batch[str | int, Any] | None = None

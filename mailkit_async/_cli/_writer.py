@@ -27,12 +27,12 @@ __all__ = ["JournalWriter"]
 
 _GROUP: Final = 500  # the most operations in one transaction
 
+_LINGER: Final = 0.05  # seconds an outcome may wait in the buffer, at most
+
 _Op = Callable[[Journal], Any]
-_Record = tuple[
-    Any, ...
-]  # the arguments of Journal.record: queued as they are, written many at once
+_Records = list[tuple[Any, ...]]  # the arguments of Journal.record, written many at once
 _Future = concurrent.futures.Future[Any]
-_Entry = tuple["_Op | _Record | _Alone", "_Future | None"] | None
+_Entry = tuple["_Op | _Records | _Alone", "_Future | None"] | None
 
 
 class JournalWriter:
@@ -44,10 +44,20 @@ class JournalWriter:
         *,
         durable: bool,
         on_error: Callable[[BaseException], None] | None = None,
+        buffer: int = 1,
     ) -> None:
         self._path = path
         self._durable = durable
         self._on_error = on_error
+        # Outcomes are handed to the thread `buffer` at a time (or after _LINGER): a wake-up
+        # and a commit per outcome would cost about as much CPU as sending it.
+        self._buffer_size = buffer
+        self._buffer: _Records = []
+        self._timer: asyncio.TimerHandle | None = None
+        try:
+            self._event_loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._event_loop = None
         self._queue: queue.SimpleQueue[_Entry] = queue.SimpleQueue()
         self.error: BaseException | None = None
         self._opened: concurrent.futures.Future[None] = concurrent.futures.Future()
@@ -56,11 +66,25 @@ class JournalWriter:
         self._opened.result()  # raises here if the file cannot be opened
 
     def record(self, *args: Any) -> None:
-        """Queue an outcome (see `Journal.record`); it is written in the next group commit."""
-        self._queue.put((args, None))
+        """Queue an outcome (see `Journal.record`); it is written in a group commit soon."""
+        self._buffer.append(args)
+        if len(self._buffer) >= self._buffer_size:
+            self.flush()
+        elif self._timer is None and self._event_loop is not None:
+            self._timer = self._event_loop.call_later(_LINGER, self.flush)
+
+    def flush(self) -> None:
+        """Hand the buffered outcomes to the thread (every other operation does so first)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._buffer:
+            self._queue.put((self._buffer, None))
+            self._buffer = []
 
     def release(self, lines: list[int]) -> None:
         """Queue giving back items that were claimed but never handed over."""
+        self.flush()
         if lines:
             self._queue.put((lambda journal: journal.release(lines), None))
 
@@ -69,6 +93,7 @@ class JournalWriter:
 
         Refused (raises the first error) once a write has failed.
         """
+        self.flush()
         future: _Future = concurrent.futures.Future()
         self._queue.put((_Alone(lambda journal: journal.claim(count, after), claim=True), future))
         items: list[Item] = await asyncio.wrap_future(future)
@@ -76,12 +101,14 @@ class JournalWriter:
 
     async def call(self, op: _Op, *, own_transaction: bool = False) -> Any:
         """Run `op` on the writer's thread after what is queued, and wait for its result."""
+        self.flush()
         future: _Future = concurrent.futures.Future()
         self._queue.put((_Alone(op) if own_transaction else op, future))
         return await asyncio.wrap_future(future)
 
     def close(self) -> None:
         """Write everything queued, commit, close the file and end the thread."""
+        self.flush()
         self._queue.put(None)
         self._thread.join()
 
@@ -107,7 +134,7 @@ class JournalWriter:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            together: list[tuple[_Op | _Record, _Future | None]] = []
+            together: list[tuple[_Op | _Records, _Future | None]] = []
             for entry in group:
                 if entry is None:
                     closing = True
@@ -121,7 +148,7 @@ class JournalWriter:
                     together.append((op, future))
             self._commit(journal, together)
 
-    def _commit(self, journal: Journal, ops: list[tuple[_Op | _Record, _Future | None]]) -> None:
+    def _commit(self, journal: Journal, ops: list[tuple[_Op | _Records, _Future | None]]) -> None:
         """Run `ops` in one transaction; their answers go out once it is committed."""
         if not ops:
             return
@@ -141,15 +168,15 @@ class JournalWriter:
             _settle(future, result, None)
 
     def _together(
-        self, journal: Journal, ops: list[tuple[_Op | _Record, _Future | None]]
+        self, journal: Journal, ops: list[tuple[_Op | _Records, _Future | None]]
     ) -> list[Any]:
         results: list[Any] = []
-        records: list[_Record] = []  # consecutive outcomes, written in one executemany
+        records: _Records = []  # consecutive outcomes, written in one executemany
         try:
             journal.begin()
             for op, _ in ops:
-                if isinstance(op, tuple):
-                    records.append(op)
+                if isinstance(op, list):
+                    records.extend(op)
                     results.append(None)
                     continue
                 if records:
