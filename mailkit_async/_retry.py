@@ -28,7 +28,7 @@ from ._errors import (
 from ._functions import RetryClass
 from ._validate import check_count, checked_init, describe
 
-__all__ = ["Decision", "RetryPolicy", "backoff_delay", "decide"]
+__all__ = ["Decision", "RetryPolicy", "backoff_delay", "decide", "refused_before_processing"]
 
 _REFUSED_BEFORE_PROCESSING: Final = frozenset({429, 503})
 _MAYBE_PROCESSED: Final = frozenset({502, 504})
@@ -85,12 +85,17 @@ class Decision(enum.Enum):
     OUTCOME_UNKNOWN = "outcome-unknown"  # may have acted; unsafe to resend
 
 
+def refused_before_processing(error: MailkitError) -> bool:
+    """An HTTP status (429, 503) that proves the service refused the call without acting."""
+    return isinstance(error, HTTPStatusError) and error.status_code in _REFUSED_BEFORE_PROCESSING
+
+
 def decide(error: MailkitError, retry_class: RetryClass) -> Decision:
     """Whether `error` may be retried for a function of `retry_class` (attempts aside)."""
     if not isinstance(error, TransportError):
         return Decision.GIVE_UP  # the service answered: a repeat gets the same answer
     if isinstance(error, HTTPStatusError):
-        if error.status_code in _REFUSED_BEFORE_PROCESSING:
+        if refused_before_processing(error):
             return Decision.RETRY
         if error.status_code not in _MAYBE_PROCESSED:
             return Decision.GIVE_UP

@@ -152,3 +152,92 @@ def read_report(path: Path) -> list[dict[str, str]]:
 def integrity(path: Path) -> str:
     with contextlib.closing(sqlite3.connect(path)) as db:
         return str(db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+# Run in the child before the command, since a preexec_fn is unsafe with the server's thread.
+_DROP_DAC = """
+import ctypes, os
+if os.geteuid() == 0:  # root writes anywhere: drop what lets it, to meet permissions as users do
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+    class Data(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = Header(0x20080522, 0), (Data * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise SystemExit(99)
+    keep = ~0b1110 & 0xFFFFFFFF  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
+    for field in ("effective", "permitted", "inheritable"):
+        setattr(data[0], field, getattr(data[0], field) & keep)
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise SystemExit(99)
+"""
+
+
+def limited_command(
+    *args: str,
+    file_size: int | None = None,
+    umask: int | None = None,
+    as_user: bool = False,
+    code: str = "",
+) -> list[str]:
+    """The command, run by a child that first limits itself.
+
+    `file_size`: no file may grow past it (RLIMIT_FSIZE: a full disk, without root).
+    `umask`: the child's umask. `as_user`: permission bits hold even for root.
+    `code`: anything else to run first.
+    """
+    setup = ["import os, sys"]
+    if file_size is not None:
+        limit = f"({file_size}, {file_size})"
+        setup.append(f"import resource; resource.setrlimit(resource.RLIMIT_FSIZE, {limit})")
+    if umask is not None:
+        setup.append(f"os.umask({umask})")
+    if as_user:
+        setup.append(_DROP_DAC)
+    setup.append(code)
+    setup.append("from mailkit_async._cli import main; sys.exit(main(sys.argv[1:]))")
+    return [sys.executable, "-c", "\n".join(setup), *args]
+
+
+def run_limited(
+    *args: str, timeout: float = 120, **limits: Any
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        limited_command(*args, **limits),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=timeout,
+        check=False,
+    )
+
+
+def can_write_as_user(directory: Path) -> bool:
+    """Whether a child limited with `as_user=True` could create a file in `directory`."""
+    probe = f"import tempfile; os.unlink(tempfile.mkstemp(dir={str(directory)!r})[1])"
+    done = subprocess.run(
+        [sys.executable, "-c", "import os\n" + _DROP_DAC + "\n" + probe],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failure prints on stderr (asserting there is exactly one, no traceback)."""
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("mailkit-async"), lines[0]
+    return lines[0]
+
+
+def start_limited(*args: str, **limits: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        limited_command(*args, **limits),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )

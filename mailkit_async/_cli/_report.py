@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -15,41 +16,94 @@ from typing import Final, TextIO
 from ._exit import CliError
 from ._journal import ReportRow
 
-__all__ = ["COLUMNS", "NEEDS_ATTENTION", "Summary", "print_summary", "write_report"]
+__all__ = [
+    "COLUMNS",
+    "NEEDS_ATTENTION",
+    "Summary",
+    "check_report_target",
+    "print_summary",
+    "spreadsheet_safe",
+    "write_report",
+]
 
 COLUMNS: Final = ("recipient", "status", "message", "id_email", "error", "attempts")
+REPORT_SUFFIXES: Final = (".csv", ".jsonl")
+# A spreadsheet takes a cell starting with one of these for a formula (OWASP, CSV Injection).
+_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 #: Report statuses that make the exit status 1.
 NEEDS_ATTENTION: Final = frozenset(
     {"error", "outcome_unknown", "unknown", "invalid_input", "pending"}
 )
 
 
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell that a spreadsheet shows as the text it is, never runs as a formula.
+
+    As OWASP recommends: text starting with `=`, `+`, `-`, `@`, TAB or CR gets a leading
+    `'` (and every text cell is quoted, see `write_report`). Numbers are left as they are.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def check_report_target(path: str) -> None:
+    """Prove, before anything is sent, that a report can be written at `path`."""
+    if Path(path).suffix.lower() not in REPORT_SUFFIXES:
+        raise CliError(f"--report {path}: the name must end in .csv or .jsonl")
+    if os.path.isdir(path):
+        raise CliError(f"--report {path} is a directory; name a file")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CliError(f"--report {path}: no such directory")
+    try:
+        # The report is written to a temporary file in that directory, then renamed.
+        handle, probe = tempfile.mkstemp(prefix=".report-", suffix=".probe", dir=directory)
+    except OSError as exc:
+        raise CliError(
+            f"--report {path}: cannot write in {directory} ({exc.strerror}): nothing was sent"
+        ) from None
+    os.close(handle)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
 def write_report(path: str, rows: Iterable[ReportRow]) -> int:
     """Write `rows` as CSV or JSON Lines (by `path`'s extension), replacing the file whole.
 
-    Written to a temporary file and renamed, so a reader never sees half a report.
+    Written to a temporary file (mode 0600) and renamed, so a reader never sees half a
+    report. CSV cells are made safe for spreadsheets (`spreadsheet_safe`); JSON Lines keep
+    every value as it is.
     """
     suffix = Path(path).suffix.lower()
-    if suffix not in (".csv", ".jsonl"):
+    if suffix not in REPORT_SUFFIXES:
         raise CliError(f"--report {path}: the name must end in .csv or .jsonl")
     directory = os.path.dirname(os.path.abspath(path))
     count = 0
+    temporary = None
     try:
         handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=suffix, dir=directory)
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+        with os.fdopen(handle, "w", encoding="utf-8", errors="replace", newline="") as file:
             if suffix == ".csv":
-                writer = csv.writer(file)
+                writer = csv.writer(file, quoting=csv.QUOTE_NONNUMERIC)
                 writer.writerow(COLUMNS)
                 for row in rows:
-                    writer.writerow(["" if value is None else value for value in row])
+                    writer.writerow([spreadsheet_safe(value) for value in row])
                     count += 1
             else:
                 for row in rows:
                     file.write(json.dumps(row._asdict(), ensure_ascii=False) + "\n")
                     count += 1
         os.replace(temporary, path)
+        temporary = None
     except OSError as exc:
-        raise CliError(f"cannot write the report {path}: {exc.strerror}") from None
+        raise CliError(f"cannot write the report {path}: {exc.strerror or exc}") from None
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
     return count
 
 

@@ -23,6 +23,7 @@ class Stopper:
         self._grace = grace
         self._on_stop = on_stop
         self.received: signal.Signals | None = None
+        self.stopping = False  # a signal came, or stop() was called
         self.aborted = False
         self._deadline: asyncio.Timeout | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -47,8 +48,14 @@ class Stopper:
     def guard(self, deadline: asyncio.Timeout) -> None:
         """The timeout around the in-flight work, rescheduled by signals."""
         self._deadline = deadline
-        if self.received is not None:
+        if self.stopping:
             self._reschedule(0 if self.aborted else self._grace)
+
+    def stop(self) -> None:
+        """Stop as on a first signal, for a reason of the job's own (its journal failed)."""
+        if not self.stopping:
+            self.stopping = True
+            self._reschedule(self._grace)
 
     def _reschedule(self, seconds: float) -> None:
         if self._deadline is not None and self._loop is not None:
@@ -60,7 +67,9 @@ class Stopper:
         if self.received is None:
             self.received = sig
             self._on_stop(sig.name)
-            self._reschedule(self._grace)
+            if not self.stopping:
+                self.stopping = True
+                self._reschedule(self._grace)
         else:
             self.aborted = True
             self._reschedule(0)
