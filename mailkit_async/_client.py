@@ -234,7 +234,7 @@ class MailkitClient:
         check_call(function, params, rules=self._param_rules)
         spec = spec_for(function)
         if idempotent is not None:
-            retry_class = RetryClass.IDEMPOTENT if check_flag(idempotent, name="idempotent") else (
+            retry_class = RetryClass.SAFE if check_flag(idempotent, name="idempotent") else (
                 RetryClass.UNSAFE
             )
         else:
@@ -298,7 +298,7 @@ class MailkitClient:
             agreement=agreement,
             requested_email=value if key == "email" else None,
         )
-        retry_class = RetryClass.IDEMPOTENT if agreement else RetryClass.UNSAFE
+        retry_class = RetryClass.SAFE if agreement else RetryClass.UNSAFE
         return self._dispatcher.run(Operation(_REVALIDATE, params, retry_class, read), retry, trace)
 
     # -- many calls ----------------------------------------------------------------------------
