@@ -19,9 +19,10 @@ from typing import Final, Generic, TypeVar
 
 import attrs
 
-from ._convert import StatusReply, lenient_int, status_reply
+from ._convert import ReplyFields, lenient_int, reply_fields
 from ._errors import ApiError, AuthenticationError, InvalidArgumentError, MalformedResponseError
 from ._functions import FUNCTIONS, GLOBAL_ERRORS, FunctionSpec, SentAs
+from ._records import record_maker
 from ._results import RevalidateResult, WipeResult
 from ._statuses import RevalidateStatus, WipeStatus
 from ._validate import is_address
@@ -133,10 +134,15 @@ def _message_of(value: object) -> str | None:
 def raise_for_global_error(value: object, function: str) -> None:
     """Raise AuthenticationError for `Unauthorized` / `Disallowed IP <ip>` on any call."""
     message = _message_of(value)
+    if message is not None:
+        _check_global(message, function)
+
+
+def _check_global(message: str, function: str) -> None:
     # Runs on every answer: the substring test keeps ordinary ones off the regex.
-    if message is None or ("Unauthorized" not in message and "Disallowed IP " not in message):
-        return
-    if GLOBAL_ERRORS.fullmatch(message.strip()):
+    if ("Unauthorized" in message or "Disallowed IP " in message) and GLOBAL_ERRORS.fullmatch(
+        message.strip()
+    ):
         raise AuthenticationError(message.strip(), function=function)
 
 
@@ -158,26 +164,33 @@ def raise_for_api_error(value: object, spec: FunctionSpec | None, function: str)
         raise ApiError(message.strip(), function=function, error_status=status)
 
 
-def _read(value: object, function: str) -> tuple[str, StatusReply | None]:
+def _read(value: object, function: str) -> tuple[str, ReplyFields | None]:
+    """A status answer's trimmed text, and its fields when it was a struct; the global
+    errors raised first, whichever shape they came in."""
     if isinstance(value, str):
+        _check_global(value, function)
         return value.strip(), None
     if type(value) is dict or isinstance(value, Mapping):
-        reply = status_reply(value, function=function)
-        if reply.error is None:
+        fields = reply_fields(value, function=function)
+        error = fields[0]
+        if error is None:
             raise MalformedResponseError("answer has no 'error' text", function=function)
-        return reply.error.strip(), reply
+        _check_global(error, function)
+        return error.strip(), fields
     raise MalformedResponseError(
         f"expected a string or a struct, got {type(value).__name__}", function=function
     )
 
 
-def _vetoed(status: S, reply: StatusReply | None, table: MessageTable[S]) -> bool:
+_wipe_result: Final = record_maker(WipeResult)
+_revalidate_result: Final = record_maker(RevalidateResult)
+
+
+def _vetoed(status: S, error_status: int | None, table: MessageTable[S]) -> bool:
     # A success string next to a non-zero error_status contradicts itself: never call it done.
     # (ALREADY_QUEUED is no success: the duplicate wipe is an error answer that merely means
     # the work is done.)
-    return (
-        status in table.successes and reply is not None and reply.error_status not in (None, 0)
-    )
+    return status in table.successes and error_status not in (None, 0)
 
 
 def read_answer(value: object, spec: FunctionSpec | None, function: str) -> object:
@@ -189,18 +202,22 @@ def read_answer(value: object, spec: FunctionSpec | None, function: str) -> obje
 
 def classify_wipe(value: object, table: MessageTable[WipeStatus], *, function: str) -> WipeResult:
     """The WipeResult of one decoded wipe answer."""
-    raise_for_global_error(value, function)
-    message, reply = _read(value, function)
+    if type(value) is dict:  # the usual answer, read here without _read's dispatch
+        error, error_status, id_email, email = reply_fields(value, function=function)
+        if error is not None and "Unauthorized" not in error and "Disallowed IP " not in error:
+            message = error.strip()
+            status = table.exact.get(message) or table.lookup(message) or WipeStatus.UNKNOWN
+            if error_status and status in table.successes:
+                status = WipeStatus.UNKNOWN
+            return _wipe_result(status, message, id_email, email, error_status)
+    message, fields = _read(value, function)
     status = table.lookup(message) or WipeStatus.UNKNOWN
-    if _vetoed(status, reply, table):
+    if fields is None:
+        return _wipe_result(status, message, None, None, None)
+    _, error_status, id_email, email = fields
+    if _vetoed(status, error_status, table):
         status = WipeStatus.UNKNOWN
-    return WipeResult(
-        status=status,
-        message=message,
-        id_email=reply.id_email if reply else None,
-        email=reply.email if reply else None,
-        error_status=reply.error_status if reply else None,
-    )
+    return _wipe_result(status, message, id_email, email, error_status)
 
 
 def classify_revalidate(
@@ -217,24 +234,17 @@ def classify_revalidate(
     `agreement` decides between REVALIDATED and CONFIRMATION_SENT; an address other than the
     one asked about is not taken as success.
     """
-    raise_for_global_error(value, function)
-    message, reply = _read(value, function)
+    message, fields = _read(value, function)
     status = table.lookup(message)
-    email = reply.email if reply else None
+    _, error_status, id_email, email = fields or (None, None, None, None)
     if (
         status is None
-        and reply is None
+        and fields is None
         and is_address(message)
         and (requested_email is None or message.casefold() == requested_email.casefold())
     ):
         status = RevalidateStatus.REVALIDATED if agreement else RevalidateStatus.CONFIRMATION_SENT
         email = message
-    if status is None or _vetoed(status, reply, table):
+    if status is None or _vetoed(status, error_status, table):
         status = RevalidateStatus.UNKNOWN
-    return RevalidateResult(
-        status=status,
-        message=message,
-        id_email=reply.id_email if reply else None,
-        email=email,
-        error_status=reply.error_status if reply else None,
-    )
+    return _revalidate_result(status, message, id_email, email, error_status)
