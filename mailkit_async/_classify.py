@@ -37,6 +37,7 @@ __all__ = [
     "raise_for_api_error",
     "raise_for_global_error",
     "read_answer",
+    "read_text_answer",
 ]
 
 S = TypeVar("S", WipeStatus, RevalidateStatus)
@@ -164,7 +165,7 @@ def raise_for_api_error(value: object, spec: FunctionSpec | None, function: str)
         raise ApiError(message.strip(), function=function, error_status=status)
 
 
-def _read(value: object, function: str) -> tuple[str, ReplyFields | None]:
+def read_text_answer(value: object, function: str) -> tuple[str, ReplyFields | None]:
     """A status answer's trimmed text, and its fields when it was a struct; the global
     errors raised first, whichever shape they came in."""
     if isinstance(value, str):
@@ -210,7 +211,7 @@ def classify_wipe(value: object, table: MessageTable[WipeStatus], *, function: s
             if error_status and status in table.successes:
                 status = WipeStatus.UNKNOWN
             return _wipe_result(status, message, id_email, email, error_status)
-    message, fields = _read(value, function)
+    message, fields = read_text_answer(value, function)
     status = table.lookup(message) or WipeStatus.UNKNOWN
     if fields is None:
         return _wipe_result(status, message, None, None, None)
@@ -234,7 +235,7 @@ def classify_revalidate(
     `agreement` decides between REVALIDATED and CONFIRMATION_SENT; an address other than the
     one asked about is not taken as success.
     """
-    message, fields = _read(value, function)
+    message, fields = read_text_answer(value, function)
     status = table.lookup(message)
     _, error_status, id_email, email = fields or (None, None, None, None)
     if (

@@ -37,7 +37,9 @@ from ._engine import make_sender
 from ._errors import ConfigurationError, InvalidArgumentError
 from ._functions import FUNCTIONS, RetryClass, spec_for
 from ._json_codec import JsonCodec
+from ._list_calls import ListCalls
 from ._operation import Operation
+from ._recipient_calls import RecipientCalls
 from ._results import RevalidateResult, WipeResult
 from ._retry import RetryPolicy
 from ._validate import (
@@ -71,7 +73,7 @@ class _Unset(enum.Enum):
 _UNSET: Final = _Unset.UNSET
 
 
-class MailkitClient:
+class MailkitClient(RecipientCalls, ListCalls):
     """An async client for the Mailkit API, safe to share across the tasks of one event loop.
 
     ```python
