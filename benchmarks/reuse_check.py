@@ -30,7 +30,7 @@ async def _measure() -> dict[str, float]:
     port = listener.sockets[0].getsockname()[1]
     sender = H1Sender(max_connections=1, timeout=httpx.Timeout(5.0), max_body=1024)
     url = f"http://127.0.0.1:{port}/json.fcgi"
-    parser = ResponseParser(1024, "f")
+    parser = ResponseParser(1024)
     parser.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     loop = asyncio.get_running_loop()
     target = _parse_target(url, {})

@@ -8,6 +8,7 @@ waiting to be read), not by the input's length.
 from __future__ import annotations
 
 import asyncio
+import enum
 import math
 import time
 from collections import Counter
@@ -23,7 +24,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ._dispatch import CallTrace, RetryEvent, new_trace
+from ._dispatch import BATCH_SCOPE, BatchScope, RetryEvent, new_trace
 from ._errors import InvalidArgumentError, MailkitError, OutcomeUnknownError
 from ._meters import AdaptiveLimit, RateMeter
 from ._retry import is_rate_limit
@@ -139,13 +140,12 @@ def _per_second(rate: object) -> float:
 
 async def fan_out(
     items: Iterable[I] | AsyncIterable[I],
-    work: Callable[[I, CallTrace, Callable[[], Awaitable[None]] | None], Awaitable[R]],
+    work: Callable[[I], Awaitable[R]],
     *,
     concurrency: int,
     rate: float | None = None,
     adaptive: bool = False,
     ordered: bool = False,
-    status_of: Callable[[R], str] | None = None,
     on_outcome: Callable[[Outcome[I, R]], None] | None = None,
     on_retry: Callable[[RetryEvent], None] | None = None,
     summary: BatchSummary | None = None,
@@ -172,7 +172,7 @@ async def fan_out(
             if isinstance(got, Exception):
                 raise got
             for outcome in reorder.push(got) if reorder is not None else (got,):
-                _count(run.summary, outcome, status_of)
+                _count(run.summary, outcome)
                 if on_outcome is not None:
                     on_outcome(outcome)
                 run.window.release()
@@ -227,7 +227,7 @@ class _Run(Generic[I, R]):
     def __init__(
         self,
         source: _Source[I],
-        work: Callable[[I, CallTrace, Callable[[], Awaitable[None]] | None], Awaitable[R]],
+        work: Callable[[I], Awaitable[R]],
         *,
         window: int,
         pace: RateMeter | None,
@@ -269,12 +269,16 @@ class _Run(Generic[I, R]):
         trace = new_trace(watch)
         if self._limit is not None:
             await self._limit.wait_can_start()
+        # The calls `work` makes (typed methods, call()) find the item's trace and the rate
+        # meter here, whatever function `work` is.
+        scope = BATCH_SCOPE.set(BatchScope(trace, self._pace))
         try:
-            result = await self._work(item, trace, self._pace)
+            result = await self._work(item)
         except MailkitError as error:
             watch.throttled = watch.throttled or is_rate_limit(error)
             return Outcome(item, None, error, index, trace.attempts)
         finally:
+            BATCH_SCOPE.reset(scope)
             if self._limit is not None:
                 self._limit.notify_finished(throttled=watch.throttled)
         return Outcome(item, result, None, index, trace.attempts)
@@ -318,16 +322,17 @@ class _Reorder(Generic[I, R]):
         return ready
 
 
-def _count(
-    summary: BatchSummary, outcome: Outcome[I, R], status_of: Callable[[R], str] | None
-) -> None:
+def _count(summary: BatchSummary, outcome: Outcome[I, R]) -> None:
     summary.outcomes += 1
     if outcome.error is not None:
         summary.errors[type(outcome.error).__name__] += 1
         if isinstance(outcome.error, OutcomeUnknownError):
             summary.outcome_unknown += 1
-    elif status_of is not None and outcome.result is not None:
-        summary.statuses[status_of(outcome.result)] += 1
+    else:
+        # Typed results carry a status enum; other answers (call()'s) are not counted.
+        status = getattr(outcome.result, "status", None)
+        if isinstance(status, enum.Enum):
+            summary.statuses[str(status.value)] += 1
 
 
 async def _aiter(items: AsyncIterable[I]) -> AsyncGenerator[I, None]:

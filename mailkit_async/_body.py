@@ -24,21 +24,18 @@ _SMALL: Final = 4096
 _RUN: Final = 64 * 1024
 
 
-def check_declared_length(declared: str | None, limit: int, function: str) -> None:
+def check_declared_length(declared: str | None, limit: int) -> None:
     """Refuse before reading when Content-Length already promises more than `limit`."""
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise ResponseTooLargeError(
-            f"answer of {declared} bytes exceeds the {limit}-byte cap", function=function
-        )
+        raise ResponseTooLargeError(f"answer of {declared} bytes exceeds the {limit}-byte cap")
 
 
 class BodyReader:
     """Collects a body's bytes under `limit`, decoding its Content-Encoding as it goes."""
 
-    __slots__ = ("_function", "_inflater", "_limit", "_parts", "_raw", "_run", "_size")
+    __slots__ = ("_inflater", "_limit", "_parts", "_raw", "_run", "_size")
 
-    def __init__(self, content_encoding: str | None, limit: int, function: str) -> None:
-        self._function = function
+    def __init__(self, content_encoding: str | None, limit: int) -> None:
         self._limit = limit
         self._parts: list[bytes] = []
         self._run = bytearray()
@@ -51,9 +48,7 @@ class BodyReader:
             wbits = zlib.MAX_WBITS | 16 if "gzip" in encoding else zlib.MAX_WBITS
             self._inflater = zlib.decompressobj(wbits)
         else:
-            raise MalformedResponseError(
-                f"unsupported Content-Encoding {encoding!r}", function=function
-            )
+            raise MalformedResponseError(f"unsupported Content-Encoding {encoding!r}")
 
     def feed(self, chunk: bytes) -> None:
         """Take raw bytes off the wire; raises once the decoded body passes the cap."""
@@ -63,9 +58,7 @@ class BodyReader:
         # Compressed bytes that inflate to nothing (padding after the stream) are bounded too.
         self._raw += len(chunk)
         if self._raw > self._limit + _INFLATE_STEP:
-            raise ResponseTooLargeError(
-                f"answer exceeds the {self._limit}-byte cap", function=self._function
-            )
+            raise ResponseTooLargeError(f"answer exceeds the {self._limit}-byte cap")
         data = chunk
         try:
             while data and not self._inflater.eof:
@@ -73,21 +66,15 @@ class BodyReader:
                 self._add(self._inflater.decompress(data, min(budget, _INFLATE_STEP)))
                 data = self._inflater.unconsumed_tail
         except zlib.error:
-            raise MalformedResponseError(
-                "compressed answer is corrupt", function=self._function
-            ) from None
+            raise MalformedResponseError("compressed answer is corrupt") from None
 
     def finish(self) -> bytes:
         """The whole decoded body; raises if a compressed stream ended early or has a tail."""
         if self._inflater is not None:
             if not self._inflater.eof:
-                raise MalformedResponseError(
-                    "compressed answer is truncated", function=self._function
-                )
+                raise MalformedResponseError("compressed answer is truncated")
             if self._inflater.unused_data.strip(b"\0"):
-                raise MalformedResponseError(
-                    "data after the compressed answer", function=self._function
-                )
+                raise MalformedResponseError("data after the compressed answer")
         if self._run:
             self._parts.append(bytes(self._run))
             self._run.clear()
@@ -97,9 +84,7 @@ class BodyReader:
     def _add(self, piece: bytes) -> None:
         self._size += len(piece)
         if self._size > self._limit:
-            raise ResponseTooLargeError(
-                f"answer exceeds the {self._limit}-byte cap", function=self._function
-            )
+            raise ResponseTooLargeError(f"answer exceeds the {self._limit}-byte cap")
         if not piece:
             return
         run = self._run

@@ -1,10 +1,14 @@
-"""Response strings to statuses: one table per function, the same for both protocols.
+"""Answers to statuses: each function's reading, global errors first, the same for both protocols.
 
 Mailkit tells success from failure only by the text: JSON puts it in `error` (even for
 success, with `error_status` 0, and revalidate refuses with `error_status` 0 too), XML-RPC
 often answers a bare string. So every answer is classified by its exact (trimmed) string;
 `error_status` only vetoes a success. A string nobody documented becomes UNKNOWN, with the
-raw message kept.
+raw message kept. The strings themselves are the function table's (`_functions.py`): the
+tables here are derived from it, never written twice.
+
+Every reading starts with the two answers any function may give (`Unauthorized`,
+`Disallowed IP <ip>`), so a call's answer is decided in one place.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from typing import Final, Generic, TypeVar
 
 import attrs
 
-from ._convert import StatusReply, lenient_int, status_reply
+from ._convert import ReplyFields, lenient_int, reply_fields
 from ._errors import ApiError, AuthenticationError, InvalidArgumentError, MalformedResponseError
-from ._functions import GLOBAL_ERRORS, FunctionSpec
+from ._functions import FUNCTIONS, GLOBAL_ERRORS, FunctionSpec, SentAs
+from ._records import record_maker
 from ._results import RevalidateResult, WipeResult
 from ._statuses import RevalidateStatus, WipeStatus
 from ._validate import is_address
@@ -31,6 +36,8 @@ __all__ = [
     "classify_wipe",
     "raise_for_api_error",
     "raise_for_global_error",
+    "read_answer",
+    "read_text_answer",
 ]
 
 S = TypeVar("S", WipeStatus, RevalidateStatus)
@@ -41,10 +48,28 @@ ExtraMessages = Mapping[str, Mapping["str | re.Pattern[str]", WipeStatus | Reval
 
 @attrs.frozen
 class MessageTable(Generic[S]):
-    """Exact strings first, then patterns matched against the whole (trimmed) string."""
+    """Exact strings first, then patterns matched against the whole (trimmed) string.
+
+    `successes` are the statuses the API sends as success (error_status 0): a non-zero
+    error_status next to one of them vetoes it.
+    """
 
     exact: Mapping[str, S]
     patterns: tuple[tuple[re.Pattern[str], S], ...] = ()
+    successes: frozenset[S] = frozenset()
+
+    @classmethod
+    def of(cls, spec: FunctionSpec, statuses: type[S]) -> MessageTable[S]:
+        """The table of `spec`'s documented texts, each status named by the function table."""
+        exact, patterns = spec.message_table()
+        successes = {
+            m.status for m in spec.messages if m.sent_as is SentAs.SUCCESS and m.field == "error"
+        }
+        return cls(
+            {text: statuses[name] for text, name in exact.items()},
+            tuple((pattern, statuses[name]) for pattern, name in patterns),
+            frozenset(statuses[name] for name in successes),
+        )
 
     def lookup(self, message: str) -> S | None:
         status = self.exact.get(message)
@@ -58,30 +83,11 @@ class MessageTable(Generic[S]):
         """A table where `extra` wins over the built-in strings."""
         exact = {key.strip(): status for key, status in extra.items() if isinstance(key, str)}
         patterns = tuple((k, s) for k, s in extra.items() if isinstance(k, re.Pattern))
-        return MessageTable({**self.exact, **exact}, patterns + self.patterns)
+        return MessageTable({**self.exact, **exact}, patterns + self.patterns, self.successes)
 
 
-WIPE: Final = MessageTable(  # DOC wipe
-    {
-        "OK": WipeStatus.QUEUED,
-        "Email has already been inserted": WipeStatus.ALREADY_QUEUED,
-        "Invalid ID_email or email": WipeStatus.INVALID_RECIPIENT,
-        "Invalid_ID_email or email": WipeStatus.INVALID_RECIPIENT,
-        "Missing ID_email": WipeStatus.MISSING_RECIPIENT,
-    }
-)
-
-REVALIDATE: Final = MessageTable(  # DOC revalidate; W-MK; FX-2018
-    {
-        "Email has been revalidated": RevalidateStatus.REVALIDATED,
-        "Sent subscribe email": RevalidateStatus.CONFIRMATION_SENT,
-        "Email is not unsubscribed": RevalidateStatus.NOT_UNSUBSCRIBED,  # JSON, error_status 0
-        # Not on the revalidate page; the string every other email.* function uses.
-        "Invalid ID_email or email": RevalidateStatus.INVALID_RECIPIENT,
-        "Missing ID_email": RevalidateStatus.MISSING_RECIPIENT,
-    },
-    ((re.compile(r".+ is not unsubscribed", re.DOTALL), RevalidateStatus.NOT_UNSUBSCRIBED),),
-)
+WIPE: Final = MessageTable.of(FUNCTIONS["mailkit.email.wipe"], WipeStatus)
+REVALIDATE: Final = MessageTable.of(FUNCTIONS["mailkit.email.revalidate"], RevalidateStatus)
 
 _TABLES: Final[Mapping[str, MessageTable[WipeStatus] | MessageTable[RevalidateStatus]]] = {
     "mailkit.email.wipe": WIPE,
@@ -129,10 +135,15 @@ def _message_of(value: object) -> str | None:
 def raise_for_global_error(value: object, function: str) -> None:
     """Raise AuthenticationError for `Unauthorized` / `Disallowed IP <ip>` on any call."""
     message = _message_of(value)
+    if message is not None:
+        _check_global(message, function)
+
+
+def _check_global(message: str, function: str) -> None:
     # Runs on every answer: the substring test keeps ordinary ones off the regex.
-    if message is None or ("Unauthorized" not in message and "Disallowed IP " not in message):
-        return
-    if GLOBAL_ERRORS.fullmatch(message.strip()):
+    if ("Unauthorized" in message or "Disallowed IP " in message) and GLOBAL_ERRORS.fullmatch(
+        message.strip()
+    ):
         raise AuthenticationError(message.strip(), function=function)
 
 
@@ -154,44 +165,60 @@ def raise_for_api_error(value: object, spec: FunctionSpec | None, function: str)
         raise ApiError(message.strip(), function=function, error_status=status)
 
 
-def _read(value: object, function: str) -> tuple[str, StatusReply | None]:
+def read_text_answer(value: object, function: str) -> tuple[str, ReplyFields | None]:
+    """A status answer's trimmed text, and its fields when it was a struct; the global
+    errors raised first, whichever shape they came in."""
     if isinstance(value, str):
+        _check_global(value, function)
         return value.strip(), None
     if type(value) is dict or isinstance(value, Mapping):
-        reply = status_reply(value, function=function)
-        if reply.error is None:
+        fields = reply_fields(value, function=function)
+        error = fields[0]
+        if error is None:
             raise MalformedResponseError("answer has no 'error' text", function=function)
-        return reply.error.strip(), reply
+        _check_global(error, function)
+        return error.strip(), fields
     raise MalformedResponseError(
         f"expected a string or a struct, got {type(value).__name__}", function=function
     )
 
 
-# Strings the API sends as success (error_status 0). ALREADY_QUEUED is not among them: the
-# duplicate wipe is an error answer that merely means the work is done.
-_SENT_AS_SUCCESS: Final = frozenset(
-    {WipeStatus.QUEUED, RevalidateStatus.REVALIDATED, RevalidateStatus.CONFIRMATION_SENT}
-)
+_wipe_result: Final = record_maker(WipeResult)
+_revalidate_result: Final = record_maker(RevalidateResult)
 
 
-def _vetoed(status: WipeStatus | RevalidateStatus, reply: StatusReply | None) -> bool:
+def _vetoed(status: S, error_status: int | None, table: MessageTable[S]) -> bool:
     # A success string next to a non-zero error_status contradicts itself: never call it done.
-    return status in _SENT_AS_SUCCESS and reply is not None and reply.error_status not in (None, 0)
+    # (ALREADY_QUEUED is no success: the duplicate wipe is an error answer that merely means
+    # the work is done.)
+    return status in table.successes and error_status not in (None, 0)
+
+
+def read_answer(value: object, spec: FunctionSpec | None, function: str) -> object:
+    """`call()`'s reading: the decoded answer itself, unless it is an error (global first)."""
+    raise_for_global_error(value, function)
+    raise_for_api_error(value, spec, function)
+    return value
 
 
 def classify_wipe(value: object, table: MessageTable[WipeStatus], *, function: str) -> WipeResult:
     """The WipeResult of one decoded wipe answer."""
-    message, reply = _read(value, function)
+    if type(value) is dict:  # the usual answer, read here without _read's dispatch
+        error, error_status, id_email, email = reply_fields(value, function=function)
+        if error is not None and "Unauthorized" not in error and "Disallowed IP " not in error:
+            message = error.strip()
+            status = table.exact.get(message) or table.lookup(message) or WipeStatus.UNKNOWN
+            if error_status and status in table.successes:
+                status = WipeStatus.UNKNOWN
+            return _wipe_result(status, message, id_email, email, error_status)
+    message, fields = read_text_answer(value, function)
     status = table.lookup(message) or WipeStatus.UNKNOWN
-    if _vetoed(status, reply):
+    if fields is None:
+        return _wipe_result(status, message, None, None, None)
+    _, error_status, id_email, email = fields
+    if _vetoed(status, error_status, table):
         status = WipeStatus.UNKNOWN
-    return WipeResult(
-        status=status,
-        message=message,
-        id_email=reply.id_email if reply else None,
-        email=reply.email if reply else None,
-        error_status=reply.error_status if reply else None,
-    )
+    return _wipe_result(status, message, id_email, email, error_status)
 
 
 def classify_revalidate(
@@ -208,23 +235,17 @@ def classify_revalidate(
     `agreement` decides between REVALIDATED and CONFIRMATION_SENT; an address other than the
     one asked about is not taken as success.
     """
-    message, reply = _read(value, function)
+    message, fields = read_text_answer(value, function)
     status = table.lookup(message)
-    email = reply.email if reply else None
+    _, error_status, id_email, email = fields or (None, None, None, None)
     if (
         status is None
-        and reply is None
+        and fields is None
         and is_address(message)
         and (requested_email is None or message.casefold() == requested_email.casefold())
     ):
         status = RevalidateStatus.REVALIDATED if agreement else RevalidateStatus.CONFIRMATION_SENT
         email = message
-    if status is None or _vetoed(status, reply):
+    if status is None or _vetoed(status, error_status, table):
         status = RevalidateStatus.UNKNOWN
-    return RevalidateResult(
-        status=status,
-        message=message,
-        id_email=reply.id_email if reply else None,
-        email=email,
-        error_status=reply.error_status if reply else None,
-    )
+    return _revalidate_result(status, message, id_email, email, error_status)

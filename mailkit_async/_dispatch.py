@@ -1,21 +1,22 @@
-"""The core: one `(function, params)` call through a codec and a sender to a classifier."""
+"""The core: one `Operation` through a codec and a sender, retried, to its reading."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from http import HTTPStatus
-from typing import Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 import attrs
 
-from ._classify import raise_for_global_error
-from ._codec import Codec, Params
+from ._codec import Codec
 from ._credentials import Credentials, conceal
 from ._errors import (
+    ConfigurationError,
     HTTPStatusError,
     InvalidArgumentError,
     MailkitError,
@@ -25,11 +26,12 @@ from ._errors import (
 )
 from ._functions import RetryClass
 from ._http import HttpReply, Sender, parse_retry_after
+from ._operation import Operation
 from ._retry import Decision, RetryPolicy, backoff_delay, decide
 from ._validate import check_count, checked_init, unchecked
 from ._version import __version__
 
-__all__ = ["CallTrace", "Dispatcher", "RetryEvent", "new_trace"]
+__all__ = ["BATCH_SCOPE", "BatchScope", "CallTrace", "Dispatcher", "RetryEvent", "new_trace"]
 
 T = TypeVar("T")
 
@@ -72,11 +74,25 @@ def new_trace(on_retry: Callable[[RetryEvent], None] | None = None) -> CallTrace
     return trace
 
 
-class Dispatcher:
-    """Encodes a call, POSTs it, decodes the answer and hands it to `interpret`.
+class BatchScope(NamedTuple):
+    """What the batcher hands the calls of one item: their trace, and its rate meter."""
 
-    Everything per-client (URL, headers, codec) is fixed here once; a call allocates only its
-    body. The sender bounds concurrency and enforces the deadline.
+    trace: CallTrace
+    pace: Callable[[], Awaitable[None]] | None
+
+
+#: Set by the batcher around each item's work (a context variable, so it reaches whatever
+#: calls the work makes, typed methods and `call()` alike, and nothing outside the item).
+BATCH_SCOPE: Final[contextvars.ContextVar[BatchScope | None]] = contextvars.ContextVar(
+    "mailkit_async_batch_scope", default=None
+)
+
+
+class Dispatcher:
+    """Encodes an Operation, POSTs it, decodes the answer and hands it to the reading.
+
+    Everything per-client (URL, headers, codec, default policy) is fixed here once; a call
+    allocates only its body. The sender bounds concurrency and enforces the deadline.
     """
 
     __slots__ = (
@@ -85,8 +101,11 @@ class Dispatcher:
         "_decode_reply",
         "_encode",
         "_headers",
+        "_on_retry",
+        "_policy",
         "_sender",
         "_url",
+        "closed",
     )
 
     def __init__(
@@ -96,6 +115,8 @@ class Dispatcher:
         credentials: Credentials,
         sender: Sender,
         base_url: str,
+        policy: RetryPolicy,
+        on_retry: Callable[[RetryEvent], None] | None,
     ) -> None:
         self._codec = codec
         # The built-in codecs' public methods check their arguments; ours are always right.
@@ -103,6 +124,8 @@ class Dispatcher:
         self._decode_reply = unchecked(codec.decode_reply)
         self._credentials = credentials
         self._sender = sender
+        self._policy = policy
+        self._on_retry = on_retry
         self._url = base_url.rstrip("/") + codec.path
         self._headers: Mapping[str, str] = {
             "Content-Type": codec.content_type,
@@ -110,30 +133,49 @@ class Dispatcher:
             "Accept-Encoding": "identity",
             "User-Agent": _USER_AGENT,
         }
+        self.closed = False
 
     @property
     def url(self) -> str:
         return self._url
 
-    async def dispatch(
-        self,
-        function: str,
-        params: Params,
-        interpret: Callable[[object], T],
-        *,
-        retry_class: RetryClass,
-        policy: RetryPolicy,
-        trace: CallTrace | None = None,
-        pace: Callable[[], Awaitable[None]] | None = None,
-    ) -> T:
-        """One call, retried as `policy` and `retry_class` allow; every failure a MailkitError.
+    def run(
+        self, operation: Operation[T], retry: RetryPolicy | None, trace: CallTrace | None
+    ) -> Coroutine[Any, Any, T]:
+        """The call's coroutine, after the per-call options are checked (here, at once).
 
-        The body is encoded once (bad arguments fail before any I/O). `pace`, if given, is
-        awaited before every attempt (the batcher's rate limit).
+        `retry` and `trace` default to the client's policy and a fresh trace, or inside a
+        batch to the batch item's trace and rate meter.
         """
-        # SecretBytes: no frame on the way down (here, the sender, httpx) shows the md5.
+        if self.closed:
+            raise ConfigurationError("this MailkitClient is closed; create a new one")
+        policy = self._policy if retry is None else check_policy(retry)
+        pace = None
+        if trace is None:
+            scope = BATCH_SCOPE.get()
+            if scope is not None:
+                trace, pace = scope
+            else:
+                trace = new_trace(self._on_retry)
+        elif not isinstance(trace, CallTrace):
+            raise InvalidArgumentError(f"trace must be a CallTrace, not {type(trace).__name__}")
+        elif trace.on_retry is None:
+            trace.on_retry = self._on_retry
+        return self._call(operation, policy, trace, pace)
+
+    async def _call(
+        self,
+        operation: Operation[T],
+        policy: RetryPolicy,
+        trace: CallTrace,
+        pace: Callable[[], Awaitable[None]] | None,
+    ) -> T:
+        """One call, retried as `policy` and the operation's retry class allow; every failure
+        a MailkitError naming the function. `pace` is awaited before every attempt."""
+        function, params, retry_class, read = operation
+        # SecretBytes: no frame on the way down (here, the sender, httpx) shows the md5. The
+        # body is encoded once: bad arguments fail before any I/O.
         body = conceal(self._encode(function, params, self._credentials), self._codec)
-        trace = trace if trace is not None else new_trace()
         started = time.monotonic()
         # The sender ends the exchange at the deadline (a stalled server too) and bounds how
         # many run at once; here that costs nothing per call.
@@ -143,16 +185,15 @@ class Dispatcher:
             if pace is not None:
                 await pace()
             try:
-                reply = await self._sender.post(
-                    self._url, body, self._headers, function=function, deadline=deadline
-                )
-                return interpret(self._decode(reply, function))
+                reply = await self._sender.post(self._url, body, self._headers, deadline=deadline)
+                return read(self._decode(reply, function))
             except MailkitError as error:
+                if error.function is None:
+                    error.function = function  # the layers below do not know the call
                 delay = self._next_delay(function, error, retry_class, policy, trace, started)
                 if trace.on_retry is not None:
                     trace.on_retry(RetryEvent(function, trace.attempts, delay, error))
             await asyncio.sleep(delay)
-
     def _next_delay(
         self,
         function: str,
@@ -178,23 +219,28 @@ class Dispatcher:
         return delay
 
     def _decode(self, reply: HttpReply, function: str) -> object:
-        """The answer's value, or the MailkitError its status, body or text amounts to."""
+        """The answer's decoded value, or the MailkitError its HTTP status or body amounts to."""
         if not 200 <= reply.status < 300:
             raise _status_error(reply, function)
         try:
-            value = self._decode_reply(reply.body, function=function)
+            return self._decode_reply(reply.body, function=function)
         except MailkitError:
             raise
         except Exception as exc:  # a user's codec must not crash a batch with a stray error
             raise MalformedResponseError(
                 f"codec {self._codec.name!r} failed: {type(exc).__name__}", function=function
             ) from exc
-        raise_for_global_error(value, function)
-        return value
 
 
 # Jitter only; nothing secret depends on it.
 _RANDOM: Final = random.Random()
+
+
+def check_policy(policy: object) -> RetryPolicy:
+    """`policy` if it is a RetryPolicy, else InvalidArgumentError."""
+    if not isinstance(policy, RetryPolicy):
+        raise InvalidArgumentError(f"retry must be a RetryPolicy, not {type(policy).__name__}")
+    return policy
 
 
 def _status_error(reply: HttpReply, function: str) -> HTTPStatusError:

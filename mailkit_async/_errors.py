@@ -56,7 +56,29 @@ __all__ = [
 
 
 class MailkitError(Exception):
-    """Base class of every error this library raises."""
+    """Base class of every error this library raises.
+
+    `function` names the API function of the call that failed, where there was one; it is
+    added by the layer that knows the call, so `str()` reads "mailkit.email.wipe: ...".
+    Every MailkitError pickles and unpickles whole (for process pools and task queues).
+    """
+
+    function: str | None = None
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{self.function}: {text}" if self.function else text
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # The constructors take keyword-only context, which BaseException's own reduce
+        # (cls(*args)) cannot pass back; the state is restored as it was instead.
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[MailkitError], args: tuple[object, ...]) -> MailkitError:
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 class InvalidArgumentError(MailkitError, ValueError, TypeError):
@@ -80,7 +102,7 @@ class UnknownFunctionOrderError(ConfigurationError):
 
     def __init__(self, function: str) -> None:
         super().__init__(
-            f"the XML-RPC parameter order of {function!r} is not known; pass the parameters as "
+            "its XML-RPC parameter order is not known; pass the parameters as "
             "a list in the documented positional order (without client_id and client_md5), "
             "or use protocol='json'"
         )
@@ -90,8 +112,8 @@ class UnknownFunctionOrderError(ConfigurationError):
 class AuthenticationError(MailkitError):
     """The API refused the credentials (`Unauthorized`) or the caller's IP (`Disallowed IP`)."""
 
-    def __init__(self, message: str, *, function: str) -> None:
-        super().__init__(f"{function}: {message}")
+    def __init__(self, message: str, *, function: str | None = None) -> None:
+        super().__init__(message)
         self.message = message
         self.function = function
 
@@ -99,8 +121,10 @@ class AuthenticationError(MailkitError):
 class ApiError(MailkitError):
     """The API answered a documented error string to a generic `call()`."""
 
-    def __init__(self, message: str, *, function: str, error_status: int | None = None) -> None:
-        super().__init__(f"{function}: {message}")
+    def __init__(
+        self, message: str, *, function: str | None = None, error_status: int | None = None
+    ) -> None:
+        super().__init__(message)
         self.message = message
         self.function = function
         self.error_status = error_status
@@ -111,8 +135,8 @@ class TransportError(MailkitError):
 
     request_sent: bool = True
 
-    def __init__(self, message: str, *, function: str) -> None:
-        super().__init__(f"{function}: {message}")
+    def __init__(self, message: str, *, function: str | None = None) -> None:
+        super().__init__(message)
         self.function = function
 
 
@@ -125,7 +149,9 @@ class ConnectError(TransportError):
 class RequestTimeoutError(TransportError, builtins.TimeoutError):
     """A timeout expired. Connect and pool timeouts never sent the request."""
 
-    def __init__(self, message: str, *, function: str, request_sent: bool) -> None:
+    def __init__(
+        self, message: str, *, request_sent: bool, function: str | None = None
+    ) -> None:
         super().__init__(message, function=function)
         self.request_sent = request_sent
 
@@ -146,7 +172,12 @@ class HTTPStatusError(TransportError):
     """The service answered with a non-2xx HTTP status."""
 
     def __init__(
-        self, message: str, *, function: str, status_code: int, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status_code: int,
+        retry_after: float | None = None,
+        function: str | None = None,
     ) -> None:
         super().__init__(message, function=function)
         self.status_code = status_code
@@ -161,7 +192,7 @@ class ProtocolError(MailkitError):
     """The answer broke the protocol: undecodable, hostile, oversized or of the wrong shape."""
 
     def __init__(self, message: str, *, function: str | None = None) -> None:
-        super().__init__(f"{function}: {message}" if function else message)
+        super().__init__(message)
         self.function = function
 
 

@@ -38,11 +38,14 @@ __all__ = [
 
 
 class RetryClass(enum.Enum):
-    """How safe it is to send a call again when its first answer was lost."""
+    """How safe it is to send a call again when its first answer was lost.
 
-    READ = "read"  # no side effect
-    IDEMPOTENT = "idempotent"  # a repeat leaves the same state
-    IDEMPOTENT_DEDUP = "idempotent-dedup"  # a repeat is answered as a duplicate (wipe)
+    The two values the retry decision tells apart: why a function is safe (it only reads,
+    a repeat leaves the same state, or Mailkit answers a repeat as a duplicate, as it does
+    a wipe) is in its table entry's `retry_reason`, not here.
+    """
+
+    SAFE = "safe"  # a repeat does no harm: sent again after a failure that may have acted
     UNSAFE = "unsafe"  # a repeat may act twice (sends an email, creates a record)
 
 
@@ -428,7 +431,7 @@ def _specs(*specs: FunctionSpec) -> Mapping[str, FunctionSpec]:
 FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     FunctionSpec(  # DOC wipe: one <string> that holds an ID or an address
         "mailkit.email.wipe",
-        RetryClass.IDEMPOTENT_DEDUP,
+        RetryClass.SAFE,
         (Slot("ID_email", _ID_OR_EMAIL_SOURCES, SlotKind.STRING, required=True),),
         messages=(
             _ok("OK", "QUEUED", "DOC", note="queued; the queue is processed once a day"),
@@ -500,7 +503,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
             "channel",
             "language",
         ),
-        retry_when=(RetryWhen("agreement", True, RetryClass.IDEMPOTENT),),
+        retry_when=(RetryWhen("agreement", True, RetryClass.SAFE),),
         retry_reason=(
             "conditional: agreement FALSE sends an opt-in email each time; "
             "TRUE then answers '... is not unsubscribed'"
@@ -539,7 +542,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
             *_INSERT_STATUSES,
         ),
         json_params=("ID_user_list", "confirm", "personal", "address", "custom", "params"),
-        retry_when=(RetryWhen("confirm", False, RetryClass.IDEMPOTENT),),
+        retry_when=(RetryWhen("confirm", False, RetryClass.SAFE),),
         retry_reason=(
             "conditional: an upsert, no duplicate record; but with confirm TRUE every call "
             "sends another opt-in email"
@@ -553,7 +556,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC getstatus (Czech page); the empty string means "not found" (FX-2018)
         "mailkit.email.getstatus",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (
             Slot("email_id", ("email_id", "ID_email", "email"), SlotKind.ID_OR_EMAIL, True),
             Slot("ID_send_message", kind=SlotKind.INT),
@@ -604,7 +607,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
             "timeout",
             "timeout_days",
         ),
-        retry_when=(RetryWhen("send_optout", False, RetryClass.IDEMPOTENT),),
+        retry_when=(RetryWhen("send_optout", False, RetryClass.SAFE),),
         retry_reason=(
             "conditional: the state does not change twice, but send_optout defaults to TRUE, "
             "so each call may send another opt-out email"
@@ -617,7 +620,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(
         "mailkit.email.unsubscribe.getstatus",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("ID_email", _ID_OR_EMAIL_SOURCES, SlotKind.ID_OR_EMAIL, required=True),),
         messages=(
             _ok("FALSE", "SUBSCRIBED", "DOC", on=_XML),
@@ -635,7 +638,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC delete: the XML error differs from the JSON one
         "mailkit.email.delete",
-        RetryClass.IDEMPOTENT,
+        RetryClass.SAFE,
         (Slot("email_id", ("email_id", "ID_email", "email"), SlotKind.ID_OR_EMAIL, True),),
         messages=(
             _ok("OK", "DELETED", "DOC", on=_JSON),
@@ -673,7 +676,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(
         "mailkit.mailinglist.list",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (),
         json_params=(),
         retry_reason="read",
@@ -698,7 +701,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # W-MK; no page: the XML-era wrapper sends keep_list as "TRUE"/"FALSE"
         "mailkit.mailinglist.delete",
-        RetryClass.IDEMPOTENT,
+        RetryClass.SAFE,
         (
             Slot("ID_user_list", kind=SlotKind.INT, required=True),
             Slot("keep_list", kind=SlotKind.TRUE_FALSE),
@@ -716,7 +719,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC edituser: an empty placeholder after email_id, kept for compatibility
         "mailkit.mailinglist.edituser",
-        RetryClass.IDEMPOTENT,
+        RetryClass.SAFE,
         (
             Slot("ID_user_list", kind=SlotKind.INT, required=True),
             Slot("email_id", ("ID_email", "email_id"), SlotKind.STRING, required=True),
@@ -786,7 +789,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC report.message.recipients (JSON; XML on the Czech page)
         "mailkit.report.message.recipients",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("ID_send", kind=SlotKind.INT, required=True),),
         messages=(
             _error("Missing ID_send", "MISSING_DELIVERY", "DOC", on=_JSON),
@@ -800,7 +803,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     # -- campaign management --------------------------------------------------------------
     FunctionSpec(  # DOC (EN section page; CZ)
         "mailkit.campaigns.list",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("ID_message", kind=SlotKind.INT),),
         json_params=("ID_message",),
         json_top_level=frozenset({"ID_message"}),  # the only example; it may be a doc slip
@@ -890,7 +893,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC (EN; CZ marks ID_message required)
         "mailkit.campaigns.schedule.list",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("ID_message", kind=SlotKind.INT),),
         json_params=("ID_message",),
         retry_reason="read",
@@ -899,7 +902,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC (CZ); the examples call it ...schedule.timezones
         "mailkit.campaigns.schedule.timezone",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (),
         json_params=(),
         retry_reason="read",
@@ -948,7 +951,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC (CZ)
         "mailkit.campaigns.history",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("parameters", kind=SlotKind.STRUCT, members=("list_count", "ID_message")),),
         json_params=("list_count", "ID_message"),
         retry_reason="read",
@@ -970,7 +973,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC
         "mailkit.mailinglist.getstatus",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (
             Slot("mailinglist_id", ("ID_user_list", "mailinglist_id"), SlotKind.INT, True),
             Slot("status", kind=SlotKind.STRING),
@@ -985,7 +988,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC
         "mailkit.mailinglist.unsubscribed",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("range_from", kind=SlotKind.STRING),),
         json_params=("range_from",),
         retry_reason="read",
@@ -994,7 +997,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC
         "mailkit.mailinglist.engagement",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (
             Slot("ID_user_list", kind=SlotKind.INT, required=True),
             Slot("ID_email", kind=SlotKind.INT),
@@ -1007,7 +1010,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC
         "mailkit.email.getstatus.history",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("parameters", kind=SlotKind.STRUCT, members=("email", "ID_email")),),
         json_params=("email", "ID_email"),
         retry_reason="read",
@@ -1016,7 +1019,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC (XML only, cut)
         "mailkit.email.topics",
-        RetryClass.IDEMPOTENT,
+        RetryClass.SAFE,
         (Slot("parameters", kind=SlotKind.STRUCT, members=("ID_topics", "email", "activate_all")),),
         flags=frozenset({"activate_all"}),
         retry_reason="yes: sets an absolute topic state; no email mentioned",
@@ -1041,7 +1044,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC
         "mailkit.sendmail_mass.results",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (
             Slot("id_send", ("ID_send", "id_send"), SlotKind.INT),
             Slot("request_id", kind=SlotKind.INT, required=True),
@@ -1090,7 +1093,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     # -- reporting ------------------------------------------------------------------------
     FunctionSpec(  # DOC (EN)
         "mailkit.report",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("range_from", kind=SlotKind.STRING), Slot("range_to", kind=SlotKind.STRING)),
         json_params=("range_from", "range_to"),
         retry_reason="read",
@@ -1099,7 +1102,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC (EN)
         "mailkit.report.campaign",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (
             Slot("ID_message", kind=SlotKind.INT, required=True),
             Slot("range_from", kind=SlotKind.STRING),
@@ -1112,7 +1115,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC (CZ)
         "mailkit.report.message",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("ID_send", kind=SlotKind.INT, required=True),),
         messages=(
             _error("Missing ID_send", "MISSING_DELIVERY", "LIB", note=_SIBLINGS_PRESUMED),
@@ -1125,7 +1128,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC
         "mailkit.report.message.feedback",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("ID_send", kind=SlotKind.INT, required=True), Slot("period", kind=SlotKind.STRING)),
         json_params=("period", "ID_send"),
         retry_reason="read",
@@ -1134,7 +1137,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC (EN JSON; XML on the Czech page)
         "mailkit.report.message.links",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("ID_send", kind=SlotKind.INT, required=True),),
         messages=(
             _error("Missing ID_send", "MISSING_DELIVERY", "DOC", on=_JSON),
@@ -1147,7 +1150,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC (EN, JSON only)
         "mailkit.report.message.links.visitors",
-        RetryClass.READ,
+        RetryClass.SAFE,
         messages=(
             _error("Missing ID_send", "MISSING_DELIVERY", "LIB", note=_SIBLINGS_PRESUMED),
             _error("Invalid ID_send", "INVALID_DELIVERY", "LIB", note=_SIBLINGS_PRESUMED),
@@ -1159,7 +1162,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC (CZ)
         "mailkit.report.message.bounces",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("ID_send", kind=SlotKind.INT, required=True),),
         json_params=("ID_send",),
         retry_reason="read",
@@ -1168,7 +1171,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC
         "mailkit.report.raw.messages",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (
             Slot("ID_message", kind=SlotKind.INT),
             Slot("ID_send", kind=SlotKind.INT),
@@ -1182,7 +1185,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC
         "mailkit.report.raw.bounces",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (
             Slot("ID_message", kind=SlotKind.INT),
             Slot("ID_send", kind=SlotKind.INT),
@@ -1204,7 +1207,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     # -- profile --------------------------------------------------------------------------
     FunctionSpec(  # DOC (CZ, XML only)
         "mailkit.profile.emails.list",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (),
         retry_reason="read",
         section=_PROFILE,
@@ -1212,7 +1215,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC (CZ)
         "mailkit.profile.queries.list",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (),
         json_params=(),
         retry_reason="read",
@@ -1245,7 +1248,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC (CZ, XML only)
         "mailkit.filemanager.list",
-        RetryClass.READ,
+        RetryClass.SAFE,
         (Slot("ID_folder", kind=SlotKind.STRING),),
         messages=(
             _error(
@@ -1258,7 +1261,7 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
     ),
     FunctionSpec(  # DOC (XML only)
         "mailkit.filemanager.delete",
-        RetryClass.IDEMPOTENT,
+        RetryClass.SAFE,
         (
             Slot("ID_file", ("ID_file", "ID_folder"), SlotKind.INT, required=True),
             Slot("file/dir", kind=SlotKind.STRING, required=True),  # the page's own label

@@ -78,7 +78,6 @@ class ResponseParser:
         "_body",
         "_buffer",
         "_chunk_end",
-        "_function",
         "_max_body",
         "_remaining",
         "_scanned",
@@ -93,11 +92,10 @@ class ResponseParser:
         "status",
     )
 
-    def __init__(self, max_body: int, function: str, *, keep_body: bool = True) -> None:
+    def __init__(self, max_body: int, *, keep_body: bool = True) -> None:
         self.keep_body = keep_body
         self.overrun = False
         self._max_body = max_body
-        self._function = function
         self._buffer = bytearray()
         self._state = _HEAD
         self._scanned = 0  # head bytes already checked (for CRLFs and the status line)
@@ -329,7 +327,7 @@ class ResponseParser:
             self.keep_alive_timeout = parse_keep_alive(headers["keep-alive"])
         if self.keep_body:
             coding = headers.get("content-encoding")
-            self._body = BodyReader(coding, self._max_body, self._function)
+            self._body = BodyReader(coding, self._max_body)
         self._state = self._framing(status, headers)
 
     def _framing(self, status: int, headers: dict[str, str]) -> _State:
@@ -350,7 +348,7 @@ class ResponseParser:
             if values or not (text.isascii() and text.isdigit()) or len(text) > 18:
                 raise FramingError(f"bad Content-Length {length[:40]!r}")
             if self.keep_body:
-                check_declared_length(text, self._max_body, self._function)
+                check_declared_length(text, self._max_body)
             self._remaining = int(text)
             return _LENGTH if self._remaining else _DONE
         self.keep_alive = False  # the body ends where the connection does

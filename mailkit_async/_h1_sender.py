@@ -340,6 +340,8 @@ class H1Sender:
     connections are reused last-in first-out, so a steady batch keeps the same few warm.
     """
 
+    name: Final = "builtin"
+
     def __init__(
         self,
         *,
@@ -366,7 +368,6 @@ class H1Sender:
         body: bytes,
         headers: Mapping[str, str],
         *,
-        function: str,
         deadline: float | None = None,
     ) -> HttpReply:
         if self._closed:
@@ -386,14 +387,14 @@ class H1Sender:
         due = math.inf if deadline is None else loop.time() + (deadline - time.monotonic())
 
         if self._slots.locked():
-            await self._wait_for_slot(loop, due, function)
+            await self._wait_for_slot(loop, due)
         else:
             await self._slots.acquire()
         try:
             connection = self._reuse(target.origin)
             if connection is None:
-                connection = await self._connect(target, loop, due, function)
-            parser = ResponseParser(self._max_body, function)
+                connection = await self._connect(target, loop, due)
+            parser = ResponseParser(self._max_body)
             try:
                 await connection.exchange(
                     target.head, length, body, parser, self._timeout, due, watchdog
@@ -404,14 +405,14 @@ class H1Sender:
                 # this connection is unknown, so it never carries another request.
                 connection.abort()
                 self._all.discard(connection)
-                raise _translate(exc, function) from None
+                raise _translate(exc) from None
             self._release(connection, parser)
             return reply
         finally:
             self._slots.release()
 
     async def _wait_for_slot(
-        self, loop: asyncio.AbstractEventLoop, due: float, function: str
+        self, loop: asyncio.AbstractEventLoop, due: float
     ) -> None:
         limit = self._timeout.pool
         at = due if limit is None else min(due, loop.time() + limit)
@@ -421,9 +422,7 @@ class H1Sender:
         except TimeoutError:
             reason = "the call's deadline passed" if at == due else "no free connection"
             raise RequestTimeoutError(
-                f"{reason} while waiting for a connection",
-                function=function,
-                request_sent=False,
+                f"{reason} while waiting for a connection", request_sent=False
             ) from None
 
     async def aclose(self) -> None:
@@ -476,7 +475,7 @@ class H1Sender:
         connection.origin.idle.append(connection)
 
     async def _connect(
-        self, target: _Target, loop: asyncio.AbstractEventLoop, due: float, function: str
+        self, target: _Target, loop: asyncio.AbstractEventLoop, due: float
     ) -> _Connection:
         context = self._context() if target.tls else None
         origin = self._origins.get(target.origin)
@@ -495,10 +494,10 @@ class H1Sender:
                 )
         except TimeoutError:
             reason = "the call's deadline passed" if at == due else "connect timed out"
-            raise RequestTimeoutError(reason, function=function, request_sent=False) from None
+            raise RequestTimeoutError(reason, request_sent=False) from None
         except OSError as exc:  # refused, unreachable, DNS, TLS verification (ssl.SSLError)
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise ConnectError(message, function=function) from exc
+            raise ConnectError(message) from exc
         self._all.add(connection)
         return connection
 
@@ -509,7 +508,7 @@ class H1Sender:
         return self._ssl_context
 
 
-def _translate(exc: BaseException, function: str) -> BaseException:
+def _translate(exc: BaseException) -> BaseException:
     """The library error for an exchange's failure; anything else (cancellation) unchanged.
 
     A connection that ends mid-answer may have carried a request the server acted on; an
@@ -517,11 +516,11 @@ def _translate(exc: BaseException, function: str) -> BaseException:
     server, and sending it again would only be refused again.
     """
     if isinstance(exc, _DroppedError | IncompleteAnswerError):
-        return ConnectionDroppedError(str(exc), function=function)
+        return ConnectionDroppedError(str(exc))
     if isinstance(exc, FramingError):
-        return MalformedResponseError(f"malformed HTTP answer: {exc}", function=function)
+        return MalformedResponseError(f"malformed HTTP answer: {exc}")
     if isinstance(exc, _TimedOutError):
-        return RequestTimeoutError(str(exc), function=function, request_sent=True)
+        return RequestTimeoutError(str(exc), request_sent=True)
     return exc
 
 

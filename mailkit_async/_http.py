@@ -32,8 +32,14 @@ class Sender(Protocol):
     """POSTs one request body and reads the answer whole, under the sender's size cap.
 
     A sender bounds how many exchanges run at once, and ends one that is still running at
-    `deadline` (a `time.monotonic()` value) with `RequestTimeoutError`.
+    `deadline` (a `time.monotonic()` value) with `RequestTimeoutError`. Its errors say what
+    failed, not for which call: the dispatcher, which knows the call, names the function.
     """
+
+    @property
+    def name(self) -> str:
+        """The engine's name, as `MailkitClient.engine` reports it."""
+        ...
 
     async def post(
         self,
@@ -41,7 +47,6 @@ class Sender(Protocol):
         body: bytes,
         headers: Mapping[str, str],
         *,
-        function: str,
         deadline: float | None = None,
     ) -> HttpReply: ...
 

@@ -53,6 +53,8 @@ class HttpxSender:
     are handed to httpx at once.
     """
 
+    name: Final = "httpx"
+
     def __init__(
         self, client: httpx.AsyncClient, *, owns_client: bool, max_body: int, max_concurrency: int
     ) -> None:
@@ -69,7 +71,6 @@ class HttpxSender:
         body: bytes,
         headers: Mapping[str, str],
         *,
-        function: str,
         deadline: float | None = None,
     ) -> HttpReply:
         sent = False
@@ -77,7 +78,7 @@ class HttpxSender:
             async with asyncio.timeout(None if deadline is None else deadline - time.monotonic()):
                 async with self._slots:
                     sent = True
-                    exchange = asyncio.ensure_future(self._post(url, body, headers, function))
+                    exchange = asyncio.ensure_future(self._post(url, body, headers))
                     try:
                         return await asyncio.shield(exchange)
                     except asyncio.CancelledError:
@@ -88,9 +89,7 @@ class HttpxSender:
         except TimeoutError as exc:
             if isinstance(exc, MailkitError):
                 raise
-            raise RequestTimeoutError(
-                "the call's deadline passed", function=function, request_sent=sent
-            ) from None
+            raise RequestTimeoutError("the call's deadline passed", request_sent=sent) from None
 
     async def aclose(self) -> None:
         orphans = list(self._orphans)
@@ -100,9 +99,7 @@ class HttpxSender:
         if self._owns_client:
             await self._client.aclose()
 
-    async def _post(
-        self, url: str, body: bytes, headers: Mapping[str, str], function: str
-    ) -> HttpReply:
+    async def _post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpReply:
         # Each stale connection met is closed, so this many attempts reach a fresh one.
         for _ in range(self._slots_total + 1):
             try:
@@ -113,19 +110,18 @@ class HttpxSender:
                     request._content = body
                 response = await self._client.send(request, stream=True)
                 try:
-                    payload = await _read_capped(response, self._max_body, function)
+                    payload = await _read_capped(response, self._max_body)
                     return HttpReply(response.status_code, response.headers, payload)
                 finally:
                     await response.aclose()
             except _StaleConnectionError:
                 continue  # not a byte of this request was written: send it on another one
             except httpx.HTTPError as exc:
-                raise _translate(exc, function) from exc
+                raise _translate(exc) from exc
             except httpx.InvalidURL as exc:
                 raise ConfigurationError(f"invalid URL: {exc}") from exc
-        raise ConnectionDroppedError(  # pragma: no cover (every pooled connection stale)
-            "no usable connection", function=function
-        )
+        # Not reached in practice: every pooled connection would have to be stale.
+        raise ConnectionDroppedError("no usable connection")  # pragma: no cover
 
     def _forget(self, orphan: asyncio.Task[HttpReply]) -> None:
         self._orphans.discard(orphan)
@@ -133,16 +129,16 @@ class HttpxSender:
             orphan.exception()  # retrieved: nobody waits for an orphan's failure
 
 
-async def _read_capped(response: httpx.Response, limit: int, function: str) -> bytes:
-    check_declared_length(response.headers.get("content-length"), limit, function)
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    check_declared_length(response.headers.get("content-length"), limit)
     if response.is_stream_consumed:
         # A transport that built its Response from bytes (httpx.MockTransport does) hands it
         # over already read and decoded; there is nothing left to bound but the size.
         if len(response.content) > limit:
-            raise ResponseTooLargeError(f"answer exceeds the {limit}-byte cap", function=function)
+            raise ResponseTooLargeError(f"answer exceeds the {limit}-byte cap")
         return response.content
     # Raw bytes, inflated by BodyReader: httpx would inflate a gzip bomb without any bound.
-    reader = BodyReader(response.headers.get("content-encoding"), limit, function)
+    reader = BodyReader(response.headers.get("content-encoding"), limit)
     async for chunk in response.aiter_raw():
         reader.feed(chunk)
     return reader.finish()
@@ -164,21 +160,21 @@ _TRANSLATIONS: Final[tuple[tuple[type[httpx.HTTPError], type[TransportError], bo
 _CUT_SHORT: Final = ("Server disconnected", "peer closed connection", "peer unexpectedly closed")
 
 
-def _translate(exc: httpx.HTTPError, function: str) -> MailkitError:
+def _translate(exc: httpx.HTTPError) -> MailkitError:
     # The message names the cause class; httpx messages carry no request body (nor the md5).
     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if isinstance(exc, httpx.RemoteProtocolError) and not str(exc).startswith(_CUT_SHORT):
         # A malformed answer reached us whole: the request reached the server, and the same
         # answer would be refused again (a protocol error, as the built-in engine raises).
-        return MalformedResponseError(f"malformed HTTP answer: {message}", function=function)
+        return MalformedResponseError(f"malformed HTTP answer: {message}")
     for source, target, sent in _TRANSLATIONS:
         if isinstance(exc, source):
             if target is RequestTimeoutError:
-                return RequestTimeoutError(message, function=function, request_sent=sent)
-            return target(message, function=function)
+                return RequestTimeoutError(message, request_sent=sent)
+            return target(message)
     if isinstance(exc, httpx.UnsupportedProtocol):
         return ConfigurationError(message)
-    return TransportError(message, function=function)
+    return TransportError(message)
 
 
 # --- the transport the library mounts on a client it builds ---------------------------------
@@ -310,7 +306,7 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
                 raise _StaleConnectionError
             self._idle_since = None
         if self._framing is None and buffer:
-            self._framing = ResponseParser(0, "", keep_body=False)
+            self._framing = ResponseParser(0, keep_body=False)
             self._started = False
         return self._stream.write(buffer, timeout)
 

@@ -337,7 +337,7 @@ async def test_adaptive_batch_lowers_in_flight_only_on_pushback(
     failures_seen = 0
     successes = 0
 
-    async def work(item: int, trace: mk.CallTrace, pace: object) -> int:
+    async def work(item: int) -> int:
         nonlocal in_flight, peak_after_failures, failures_seen, successes
         in_flight += 1
         # Right after the push-back: 10 successes regain at most one slot of the halved limit.
@@ -359,3 +359,71 @@ async def test_adaptive_batch_lowers_in_flight_only_on_pushback(
     assert len(outcomes) == 200
     assert sum(1 for o in outcomes if o.error) == 20
     assert (peak_after_failures <= 11) is lowered
+
+
+@pytest.mark.parametrize("protocol", ["json", "xmlrpc"])
+async def test_map_fans_out_any_call_and_counts_each_items_attempts(protocol: str) -> None:
+    """`map` runs any call method per item: the batch sees each item's attempts and retries
+    (a 503 then success is two attempts), statuses are counted, and a call given its own
+    trace keeps it."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
+    emulator.inject("mailkit.email.wipe", b"busy", status=503, times=3)
+    retried: list[mk.RetryEvent] = []
+    own = mk.CallTrace()
+    async with mk.MailkitClient(
+        CLIENT_ID,
+        CLIENT_MD5,
+        protocol=protocol,  # type: ignore[arg-type]
+        transport=EmulatorTransport(emulator),
+        retry=mk.RetryPolicy(initial_backoff=0),
+    ) as client:
+
+        def work(address: str) -> object:
+            if address == "own@example.com":
+                return client.wipe(address, trace=own)
+            return client.wipe(address)
+
+        batch = client.map(
+            work, [f"u{i}@example.com" for i in range(6)] + ["own@example.com"],
+            concurrency=1, ordered=True, on_retry=retried.append,
+        )  # fmt: skip
+        outcomes = [o async for o in batch]
+    assert [o.result.status for o in outcomes if o.result] == [W.QUEUED] * 7
+    assert [o.attempts for o in outcomes] == [4, 1, 1, 1, 1, 1, 0]
+    assert own.attempts == 1  # its own trace, not the batch's
+    assert len(retried) == 3
+    assert batch.summary.retries == 3
+    assert batch.summary.statuses == Counter({"queued": 7})
+
+
+async def test_map_turns_a_refused_argument_into_that_items_outcome() -> None:
+    """A bad item fails alone, before anything is sent for it; the others go through."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
+    async with mk.MailkitClient(
+        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator)
+    ) as client:
+        outcomes = [
+            o async for o in client.map(client.wipe, ["a@example.com", "not an address", 7])
+        ]
+    failed = [o for o in outcomes if o.error is not None]
+    assert [(o.item, type(o.error), o.attempts) for o in failed] == [
+        ("not an address", mk.InvalidArgumentError, 0)
+    ]
+    assert len(emulator.calls) == 2
+
+
+async def test_map_paces_every_call_it_makes() -> None:
+    """rate= reaches the calls `work` makes: 20 calls at 200/s take at least 19 intervals."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
+    async with mk.MailkitClient(
+        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator)
+    ) as client:
+        started = time.monotonic()
+        outcomes = [
+            o
+            async for o in client.map(
+                client.wipe, (f"p{i}@example.com" for i in range(20)), rate=200
+            )
+        ]
+    assert len(outcomes) == 20
+    assert time.monotonic() - started >= 19 / 200 * 0.9

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mailkit_async as mk
 from mailkit_async._classify import (
@@ -302,3 +305,33 @@ def test_every_table_string_is_exercised() -> None:
     """The parametrised lists above cover every exact string in the built-in tables."""
     assert {m for m, _, _ in WIPE_STRINGS} == set(WIPE.exact)
     assert {m for m, _, _ in REVALIDATE_STRINGS} >= set(REVALIDATE.exact)
+
+
+_ANSWER_TEXT = st.sampled_from(
+    [text for text, *_ in WIPE_STRINGS] + ["Unauthorized", "Disallowed IP 10.0.0.1", " OK ", "?"]
+) | st.text(max_size=20)
+_ANSWER_FIELD = st.none() | st.integers(-(2**70), 2**70) | st.text(max_size=8) | st.booleans()
+
+
+@settings(max_examples=500)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "error": _ANSWER_TEXT | _ANSWER_FIELD,
+            "error_status": _ANSWER_FIELD,
+            "ID_email": _ANSWER_FIELD,
+            "email": _ANSWER_FIELD,
+        },
+    )
+)
+def test_wipe_reads_a_dict_as_it_reads_any_other_mapping(answer: dict[str, object]) -> None:
+    # A dict takes classify_wipe's short path; a read-only mapping of the same items the
+    # general one. Both must end the same way: the same result, or the same error.
+    def outcome(value: object) -> object:
+        try:
+            return classify_wipe(value, WIPE, function="mailkit.email.wipe")
+        except mk.MailkitError as exc:
+            return type(exc), str(exc)
+
+    assert outcome(answer) == outcome(MappingProxyType(answer))

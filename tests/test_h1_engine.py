@@ -33,7 +33,7 @@ def sender(**options: object) -> H1Sender:
 
 
 async def post(h1: H1Sender, server: LoopbackServer, body: bytes = b"{}") -> int:
-    reply = await h1.post(server.base_url + "/json.fcgi", body, {"X-A": "1"}, function=FUNCTION)
+    reply = await h1.post(server.base_url + "/json.fcgi", body, {"X-A": "1"})
     return reply.status
 
 
@@ -117,11 +117,11 @@ async def test_deadline_bounds_the_wait_for_a_connection_and_the_exchange() -> N
         h1 = sender(max_connections=1)  # every timeout 5 s: only the deadline can end these
         url = server.base_url + "/json.fcgi"
         first = asyncio.create_task(
-            h1.post(url, b"{}", {}, function=FUNCTION, deadline=time.monotonic() + 0.3)
+            h1.post(url, b"{}", {}, deadline=time.monotonic() + 0.3)
         )
         await server.seen_request.wait()
         with pytest.raises(mk.RequestTimeoutError, match="deadline") as waited:
-            await h1.post(url, b"{}", {}, function=FUNCTION, deadline=time.monotonic() + 0.1)
+            await h1.post(url, b"{}", {}, deadline=time.monotonic() + 0.1)
         assert waited.value.request_sent is False
         with pytest.raises(mk.RequestTimeoutError, match="deadline") as stalled:
             await first
@@ -144,7 +144,7 @@ async def test_write_timeout_when_the_server_reads_nothing() -> None:
         with pytest.raises(mk.RequestTimeoutError) as caught:
             # Far more than loopback socket buffers hold, so the write must stall.
             await h1.post(
-                f"http://127.0.0.1:{port}/json.fcgi", b"x" * (64 << 20), {}, function=FUNCTION
+                f"http://127.0.0.1:{port}/json.fcgi", b"x" * (64 << 20), {}
             )
         assert caught.value.request_sent is True
     finally:
@@ -173,7 +173,7 @@ async def test_header_injection_is_refused_before_connecting(headers: dict[str, 
     async with serve(OK) as server:
         h1 = sender()
         with pytest.raises(mk.ConfigurationError):
-            await h1.post(server.base_url + "/json.fcgi", b"{}", headers, function=FUNCTION)
+            await h1.post(server.base_url + "/json.fcgi", b"{}", headers)
         await h1.aclose()
     assert server.connections == 0
 
@@ -182,7 +182,7 @@ async def test_closed_sender_refuses_calls() -> None:
     h1 = sender()
     await h1.aclose()
     with pytest.raises(mk.ConfigurationError, match="closed"):
-        await h1.post("http://127.0.0.1:9/json.fcgi", b"{}", {}, function=FUNCTION)
+        await h1.post("http://127.0.0.1:9/json.fcgi", b"{}", {})
 
 
 # --- over TLS, both engines ---------------------------------------------------------------

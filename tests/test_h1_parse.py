@@ -22,7 +22,7 @@ CAP = 1024 * 1024
 
 
 def parse(*pieces: bytes, cap: int = CAP, eof: bool = False) -> ResponseParser:
-    parser = ResponseParser(cap, "mailkit.email.wipe")
+    parser = ResponseParser(cap)
     done = False
     for piece in pieces:
         done = parser.feed(piece)
@@ -114,7 +114,7 @@ def test_bodiless_statuses_end_at_the_head(status: int) -> None:
 
 
 def test_body_until_close() -> None:
-    parser = ResponseParser(CAP, "f")
+    parser = ResponseParser(CAP)
     assert not parser.feed(b"HTTP/1.1 200 OK\r\n\r\npart one, ")
     assert not parser.feed(b"part two")
     assert parser.feed_eof()
@@ -177,7 +177,7 @@ BAD = {
 
 @pytest.mark.parametrize("raw", list(BAD.values()), ids=list(BAD))
 def test_malformed_answers_are_refused(raw: bytes) -> None:
-    parser = ResponseParser(CAP, "f")
+    parser = ResponseParser(CAP)
     with pytest.raises(FramingError):
         parser.feed(raw)
 
@@ -193,7 +193,7 @@ def test_malformed_answers_are_refused(raw: bytes) -> None:
     ids=["short-body", "no-last-chunk", "mid-head", "nothing"],
 )
 def test_end_of_stream_mid_answer_is_refused(raw: bytes) -> None:
-    parser = ResponseParser(CAP, "f")
+    parser = ResponseParser(CAP)
     assert not parser.feed(raw)
     with pytest.raises(IncompleteAnswerError):
         parser.feed_eof()
@@ -216,7 +216,7 @@ NOT_HTTP_1 = {
 def test_what_can_never_become_an_answer_is_refused_at_its_first_bytes(raw: bytes) -> None:
     # None of these has the blank line that ends a head: waiting for one would wait out
     # the read timeout on a peer that keeps the connection open.
-    parser = ResponseParser(CAP, "f")
+    parser = ResponseParser(CAP)
 
     def byte_by_byte() -> None:  # however it is split
         for at in range(len(raw)):
@@ -285,7 +285,7 @@ def _peak_while(feed: object) -> int:
 
 def test_endless_one_byte_chunks_stay_within_twice_the_cap() -> None:
     cap = 256 * 1024
-    parser = ResponseParser(cap, "f")
+    parser = ResponseParser(cap)
     parser.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
     read = b"1\r\nx\r\n" * (64 * 1024 // 6)  # what one socket read holds
 
@@ -303,7 +303,7 @@ def test_endless_one_byte_chunks_stay_within_twice_the_cap() -> None:
 def test_a_body_fed_a_byte_at_a_time_stays_within_twice_the_cap() -> None:
     # What the httpx engine's reader sees from h11: one Data event per one-byte chunk.
     cap = 64 * 1024
-    reader = BodyReader(None, cap, "f")
+    reader = BodyReader(None, cap)
     byte = b"x"
 
     def endless() -> None:
@@ -318,7 +318,7 @@ def test_a_body_fed_a_byte_at_a_time_stays_within_twice_the_cap() -> None:
 
 
 def test_a_body_fed_a_byte_at_a_time_is_whole() -> None:
-    reader = BodyReader(None, CAP, "f")
+    reader = BodyReader(None, CAP)
     data = bytes(range(256)) * 100
     for at in range(len(data)):
         reader.feed(data[at : at + 1])
@@ -326,14 +326,14 @@ def test_a_body_fed_a_byte_at_a_time_is_whole() -> None:
 
 
 def test_declared_length_over_the_cap_is_refused_before_reading() -> None:
-    parser = ResponseParser(100, "mailkit.email.wipe")
+    parser = ResponseParser(100)
     with pytest.raises(ResponseTooLargeError, match="101 bytes exceeds the 100-byte cap"):
         parser.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 101\r\n\r\n")
 
 
 @pytest.mark.parametrize("framing", ["chunked", "until-close"])
 def test_undeclared_length_over_the_cap_is_refused_as_it_arrives(framing: str) -> None:
-    parser = ResponseParser(100, "f")
+    parser = ResponseParser(100)
     if framing == "chunked":
         parser.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
         parser.feed(b"64\r\n" + b"x" * 100 + b"\r\n")
@@ -347,12 +347,12 @@ def test_undeclared_length_over_the_cap_is_refused_as_it_arrives(framing: str) -
 
 def test_unknown_content_encoding_is_malformed() -> None:
     with pytest.raises(MalformedResponseError, match="br"):
-        ResponseParser(CAP, "f").feed(b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\n\r\n")
+        ResponseParser(CAP).feed(b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\n\r\n")
 
 
 def test_padding_after_a_compressed_body_is_bounded() -> None:
     packed = gzip.compress(b"ok")
-    parser = ResponseParser(1000, "f")
+    parser = ResponseParser(1000)
     parser.feed(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n" + packed)
     padding = b"\0" * 4096
     for _ in range((1000 + 64 * 1024 - len(packed)) // 4096):  # tolerated, up to a bound

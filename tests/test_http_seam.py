@@ -240,7 +240,7 @@ async def test_sender_reports_status_headers_and_body() -> None:
         async with httpx.AsyncClient(timeout=5.0) as http:
             sender = HttpxSender(http, owns_client=False, max_body=1024, max_concurrency=4)
             reply = await sender.post(
-                server.base_url + "/json.fcgi", b"{}", {"X-Seen": "1"}, function="f"
+                server.base_url + "/json.fcgi", b"{}", {"X-Seen": "1"}
             )
             await sender.aclose()  # not owned: must leave `http` usable
             assert not http.is_closed

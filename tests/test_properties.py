@@ -228,6 +228,33 @@ def test_json_encoder_never_writes_a_duplicate_key(params: dict[Any, object]) ->
     JsonCodec().decode_reply(body, function=UNKNOWN)
 
 
+_KEY = st.sampled_from(["error", "error_status", "ID_email", "email", 'a":b', "x"])
+_SPACE = st.sampled_from(["", " ", "\t", "\n", "\r\n  "])
+_SCALAR = st.one_of(
+    st.integers(-(10**12), 10**12), st.text(max_size=8), st.just("12:00"), st.booleans(), st.none()
+)
+
+
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_KEY, _SCALAR, _SPACE, _SPACE), max_size=6), st.booleans())
+def test_json_refuses_every_key_written_twice_however_it_is_spaced(
+    pairs: list[tuple[str, object, str, str]], nest: bool
+) -> None:
+    """Keys written twice, with any spacing around their colons: refused exactly when the
+    pairs hook refuses them (the hook-less path must never let one through)."""
+    members = ",".join(
+        f"{before}{json.dumps(key)}{after}:{json.dumps(value)}"
+        for key, value, before, after in pairs
+    )
+    body = ("[{" + members + "}]" if nest else "{" + members + "}").encode()
+    duplicated = len({key for key, *_ in pairs}) < len(pairs)
+    if duplicated:
+        with pytest.raises(MalformedResponseError, match="duplicate key"):
+            JsonCodec().decode_reply(body, function="f")
+    else:
+        assert JsonCodec().decode_reply(body, function="f") == json.loads(body)
+
+
 def test_json_int_digit_limit_is_a_typed_error() -> None:
     largest = 10 ** (INT_DIGITS - 1)  # INT_DIGITS digits: allowed
     body = JsonCodec().encode_call(UNKNOWN, {"n": largest}, CREDS)
@@ -967,7 +994,7 @@ def test_only_plain_small_documents_take_the_tree_path(body: bytes, tree: bool) 
     assert unmarshal.takes_tree_path(body) is tree
 
 
-# --- the direct StatusReply path gives what the converter gives ------------------------------
+# --- the direct read of a status answer's fields gives what the converter gives -------------
 
 _field_values = st.one_of(
     st.none(),
@@ -987,13 +1014,16 @@ _field_values = st.one_of(
         st.sampled_from(["error", "error_status", "ID_email", "email", "other"]), _field_values
     )
 )
-def test_status_reply_fast_path_matches_the_converter(value: dict[str, object]) -> None:
+def test_reply_fields_direct_read_matches_the_converter(value: dict[str, object]) -> None:
     def outcome(read: Callable[[], object]) -> object:
         try:
             return read()
         except MalformedResponseError:
             return "malformed"
 
-    direct = outcome(lambda: convert.status_reply(value, function="f"))
-    converted = outcome(lambda: convert.structure(value, convert.StatusReply, function="f"))
-    assert direct == converted
+    def converted() -> object:
+        reply = convert.structure(value, convert.StatusReply, function="f")
+        return (reply.error, reply.error_status, reply.id_email, reply.email)
+
+    direct = outcome(lambda: convert.reply_fields(value, function="f"))
+    assert direct == outcome(converted)

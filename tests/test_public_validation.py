@@ -215,6 +215,11 @@ SURFACE: dict[str, Row] = {
         lambda env: {"recipient": JANE, "agreement": True},
         _client("revalidate"),
     ),
+    "MailkitClient.map": Row(
+        ("work", "items", *(o for o in _BATCH_OPTIONS if o != "retry")),
+        lambda env: {"work": lambda item: env.client.wipe(item), "items": [JANE]},
+        _client("map"),
+    ),
     "MailkitClient.wipe_many": Row(
         ("recipients", *_BATCH_OPTIONS), lambda env: {"recipients": [JANE]}, _client("wipe_many")
     ),

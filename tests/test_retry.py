@@ -30,36 +30,33 @@ def status(code: int, retry_after: float | None = None) -> mk.MailkitError:
 
 
 @pytest.mark.parametrize(
-    ("error", "read", "dedup", "unsafe"),
+    ("error", "safe", "unsafe"),
     [
-        (connect(), "retry", "retry", "retry"),  # never sent
+        (connect(), "retry", "retry"),  # never sent
         (
             mk.RequestTimeoutError("pool", function="f", request_sent=False),
             "retry",
             "retry",
-            "retry",
         ),
-        (status(429), "retry", "retry", "retry"),  # refused before processing
-        (status(503), "retry", "retry", "retry"),
-        (dropped(), "retry", "retry", "outcome-unknown"),  # may have acted
+        (status(429), "retry", "retry"),  # refused before processing
+        (status(503), "retry", "retry"),
+        (dropped(), "retry", "outcome-unknown"),  # may have acted
         (
             mk.RequestTimeoutError("read", function="f", request_sent=True),
             "retry",
-            "retry",
             "outcome-unknown",
         ),
-        (status(502), "retry", "retry", "outcome-unknown"),
-        (status(504), "retry", "retry", "outcome-unknown"),
-        (status(500), "give-up", "give-up", "give-up"),
-        (status(404), "give-up", "give-up", "give-up"),
-        (mk.MalformedResponseError("x", function="f"), "give-up", "give-up", "give-up"),
-        (mk.AuthenticationError("Unauthorized", function="f"), "give-up", "give-up", "give-up"),
+        (status(502), "retry", "outcome-unknown"),
+        (status(504), "retry", "outcome-unknown"),
+        (status(500), "give-up", "give-up"),
+        (status(404), "give-up", "give-up"),
+        (mk.MalformedResponseError("x", function="f"), "give-up", "give-up"),
+        (mk.AuthenticationError("Unauthorized", function="f"), "give-up", "give-up"),
     ],
 )
-def test_decision_table(error: mk.MailkitError, read: str, dedup: str, unsafe: str) -> None:
+def test_decision_table(error: mk.MailkitError, safe: str, unsafe: str) -> None:
     """What each failure proves decides the retry, per retry class."""
-    assert decide(error, RC.READ) is Decision(read)
-    assert decide(error, RC.IDEMPOTENT_DEDUP) is Decision(dedup)
+    assert decide(error, RC.SAFE) is Decision(safe)
     assert decide(error, RC.UNSAFE) is Decision(unsafe)
 
 
