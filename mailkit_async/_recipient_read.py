@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from ._classify import MessageTable, read_text_answer
-from ._convert import lenient_int, reply_fields
+from ._convert import lenient_int
 from ._errors import MalformedResponseError
 from ._functions import FUNCTIONS
 from ._recipient_results import (
@@ -150,6 +150,19 @@ def _items(value: object, name: str, function: str) -> list[object] | tuple[obje
     raise _malformed(function, f"{name} is a {type(value).__name__}, not a list")
 
 
+def _data_fields(
+    value: Mapping[str, object], function: str
+) -> tuple[int | None, int | None, str | None]:
+    """A data struct's error_status, ID_email and email. Taken directly: these answers send
+    IDs as decimal text, which `reply_fields` hands to the (slower) converter."""
+    email = value.get("email")
+    return (
+        _id(value.get("error_status"), "error_status", function),
+        _id(value.get("ID_email"), "ID_email", function),
+        None if email is None else _text(email, "email", function),
+    )
+
+
 def _positive_id(value: int, function: str) -> bool:
     if value not in _INT64:
         raise _malformed(function, "the ID is not a 64-bit integer")
@@ -171,7 +184,7 @@ def read_unsubscribe(value: object) -> UnsubscribeResult:
         id_email = value if status is UnsubscribeStatus.UNSUBSCRIBED else None
         return _unsubscribe_result(status, str(value), id_email, None, None)
     if isinstance(value, Mapping) and value.get("error") is None:
-        _, error_status, id_email, email = reply_fields(value, function=UNSUBSCRIBE)
+        error_status, id_email, email = _data_fields(value, UNSUBSCRIBE)
         if error_status is None and id_email is None:
             raise _malformed(UNSUBSCRIBE, "a struct with neither error, error_status nor ID_email")
         done = not error_status  # 0, or none next to the ID
@@ -225,7 +238,7 @@ def read_unsubscribe_status(value: object) -> UnsubscribeStatusResult:
         if not isinstance(raw, str):
             raise _malformed(UNSUBSCRIBE_GETSTATUS, "the struct has no 'unsubscribe' text")
         message = raw.strip()
-        _, error_status, id_email, email = reply_fields(value, function=UNSUBSCRIBE_GETSTATUS)
+        error_status, id_email, email = _data_fields(value, UNSUBSCRIBE_GETSTATUS)
         status = _SUBSCRIPTION_MEMBER.get(message, SubscriptionStatus.UNKNOWN)
         if error_status:
             status = SubscriptionStatus.UNKNOWN
@@ -375,6 +388,8 @@ def _deleted_ids(value: object) -> tuple[int, ...]:
         return ()
     if type(value) is int:
         return (value,) if _positive_id(value, DELETE) else ()
+    if type(value) is str and value.isascii() and value.isdigit() and len(value) < 19:
+        return (int(value),) if int(value) > 0 else ()  # one ID, the usual answer
     if isinstance(value, str) and _IDS.fullmatch(value.strip()):
         ids = tuple(_id(part, "emails", DELETE) for part in value.split(","))
         return tuple(i for i in ids if i is not None)
