@@ -41,7 +41,7 @@ __all__ = [
     "read_text_answer",
 ]
 
-# Any status enum: every typed method reads its function's strings through a MessageTable.
+# Any status enum: the typed methods of each family build their tables with `MessageTable.of`.
 S = TypeVar("S", bound=enum.Enum)
 
 #: User-registered strings: `{function: {"exact text" or re.Pattern: status}}`.
