@@ -109,7 +109,7 @@ class JsonCodec:
             )
         # The parameters are encoded first and apart from the md5: if they fail, no frame of
         # the traceback holds the secret in a plain value.
-        encoded = _flat_strings(params)  # None unless every key and value is printable text
+        encoded = _flat_scalars(params, function)  # None unless plain text, ints, bools
         if encoded is None:
             check_params(function, params, JSON_PARAMS)
             try:
@@ -144,11 +144,13 @@ class JsonCodec:
             )
         try:
             text = body.decode("utf-8")
-            value = _PLAIN_DECODER.decode(text)
-            if _flat_and_distinct(value, body):
-                if _SURROGATE_ESCAPE.search(body) is not None:  # flat: depth 1, only this left
-                    _check_value(value, function, surrogates=True)
-                return value
+            # More than one bracket: nested (or a bracket in a string), decoded once, carefully.
+            if body.count(b"{") + body.count(b"[") <= 1:
+                value = _PLAIN_DECODER.decode(text)
+                if _flat_and_distinct(value, body):
+                    if _SURROGATE_ESCAPE.search(body) is not None:  # flat: only this is left
+                        _check_value(value, function, surrogates=True)
+                    return value
             value = _DECODER.decode(text)  # refuses a duplicate key, if there is one
         except UnicodeDecodeError:
             raise MalformedResponseError(
@@ -175,14 +177,24 @@ def _flat_and_distinct(value: object, body: bytes) -> bool:
     values (numbers, strings, true, false, null) add none, so the text holds at least as many
     colons as keys were written. Were a key written twice, the decoded object would have fewer
     keys than that; as many colons as decoded keys means none was. A colon inside a string
-    only makes the count larger, sending that answer the careful way.
+    only adds to the count: without escapes in the text, the decoded strings hold exactly the
+    colons the text's strings do, so those are counted off (an escaped colon could stand in
+    for a structural one; with a backslash anywhere the answer goes the careful way).
     """
     if type(value) is not dict:
         return False
     for item in value.values():
         if type(item) is dict or type(item) is list:
             return False
-    return body.count(b":") == len(value)
+    colons = body.count(b":")
+    if colons == len(value):
+        return True
+    if b"\\" in body:
+        return False
+    in_strings: int = sum(key.count(":") for key in value) + sum(
+        item.count(":") for item in value.values() if type(item) is str
+    )
+    return colons == len(value) + in_strings
 
 
 def _envelope(function: str, credentials: Credentials) -> SecretText:
@@ -194,32 +206,56 @@ def _envelope(function: str, credentials: Credentials) -> SecretText:
     return SecretText(f'{head},"md5":{_encode_string(credentials.md5)},"parameters":')
 
 
-#: `{"key":` for the keys of one-parameter calls.
-_KEY_HEADS: Final[dict[str, str]] = {}
+#: `"key":` for the keys seen so far (a client sends few distinct ones).
+_KEY_TEXT: Final[dict[str, str]] = {}
+_INT64: Final = 2**63  # check_params lets a plain int of this size through without a walk
+_NO_FLAGS: Final[frozenset[str]] = frozenset()
 
 
-def _flat_strings(params: Mapping[str, object]) -> str | None:
-    """The common case (every key and value printable text) without the general encoder's
-    walk; printable text holds neither NUL nor a lone surrogate, so it needs no other check."""
-    if len(params) == 1:
-        ((key, value),) = params.items()
-        if type(key) is not str or type(value) is not str or not value.isprintable():
+def _flat_scalars(
+    params: Mapping[str, object], function: str, *, nested: bool = False
+) -> str | None:
+    """The common case without the general encoder: printable text, None, bools and 64-bit
+    ints, at the top or in a dict one level down (adduser's `personal`), written exactly as
+    `_encode_params` writes them. Printable text holds neither NUL nor a lone surrogate, so
+    it needs no other check; anything else (floats, lists, deeper dicts, other text) returns
+    None for the checked, general way."""
+    # TRUE/FALSE flags are top-level parameters; nested bools stay JSON's true/false.
+    flags: frozenset[str] | None = _NO_FLAGS if nested else None
+    parts = []
+    for key, value in params.items():
+        if type(key) is not str:
             return None
-        head = _KEY_HEADS.get(key)  # a call's one key is nearly always one seen before
+        head = _KEY_TEXT.get(key)  # a key seen before was printable
         if head is None:
             if not key.isprintable():
                 return None
-            if len(_KEY_HEADS) >= _MAX_PREFIXES:
-                _KEY_HEADS.clear()
-            head = _KEY_HEADS[key] = f"{{{_encode_string(key)}:"
-        return f"{head}{_encode_string(value)}}}"
-    parts = []
-    for key, value in params.items():
-        if type(key) is not str or type(value) is not str:
+            if len(_KEY_TEXT) >= _MAX_PREFIXES:
+                _KEY_TEXT.clear()
+            head = _KEY_TEXT[key] = _encode_string(key) + ":"
+        if type(value) is str:
+            if not value.isprintable():
+                return None
+            parts.append(head + _encode_string(value))
+        elif value is None:
+            parts.append(head + "null")
+        elif type(value) is bool:
+            if flags is None:
+                spec = spec_for(function)
+                flags = spec.flags if spec is not None else _NO_FLAGS
+            if key in flags:
+                parts.append(head + ('"TRUE"' if value else '"FALSE"'))
+            else:
+                parts.append(head + ("true" if value else "false"))
+        elif type(value) is int and -_INT64 <= value < _INT64:
+            parts.append(head + int.__repr__(value))
+        elif type(value) is dict and not nested:
+            inner = _flat_scalars(value, function, nested=True)
+            if inner is None:
+                return None
+            parts.append(head + inner)
+        else:
             return None
-        if not (key.isprintable() and value.isprintable()):
-            return None
-        parts.append(f"{_encode_string(key)}:{_encode_string(value)}")
     return "{" + ",".join(parts) + "}"
 
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Final, TypeGuard, TypeVar
 
 from ._classify import MessageTable, raise_for_global_error, read_text_answer
-from ._convert import lenient_int
+from ._convert import lenient_int, mailkit_time
 from ._errors import ApiError, MalformedResponseError
 from ._functions import FUNCTIONS, FunctionSpec
 from ._list_results import (
@@ -69,7 +69,6 @@ GETSTATUS: Final = "mailkit.mailinglist.getstatus"
 UNSUBSCRIBED: Final = "mailkit.mailinglist.unsubscribed"
 SENDMAIL: Final = "mailkit.sendmail"
 
-_TIME: Final = "%Y-%m-%d %H:%M:%S"
 
 
 def _codes(spec: FunctionSpec, statuses: type[E], field: str) -> dict[int, E]:
@@ -162,12 +161,10 @@ def _time(value: object, name: str, function: str) -> datetime.datetime | None:
     text = _optional_text(value, name, function).strip()
     if not text or text.startswith("0000-00-00"):
         return None
-    for pattern in (_TIME, "%Y-%m-%d"):
-        try:
-            return datetime.datetime.strptime(text, pattern)  # Mailkit sends no zone
-        except ValueError:
-            continue
-    raise MalformedResponseError(f"{name} is not a date and time", function=function)
+    moment = mailkit_time(text)
+    if moment is None:
+        raise MalformedResponseError(f"{name} is not a date and time", function=function)
+    return moment
 
 
 def _is_struct(value: object) -> TypeGuard[Mapping[str, object]]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from ._classify import MessageTable, read_text_answer
-from ._convert import lenient_int
+from ._convert import lenient_int, mailkit_time
 from ._errors import MalformedResponseError
 from ._functions import FUNCTIONS
 from ._recipient_results import (
@@ -80,7 +80,6 @@ _INT64: Final = range(-(2**63), 2**63)
 _IDS: Final = re.compile(r"[0-9]{1,19}(?:\s*,\s*[0-9]{1,19})*")
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NO_DATE: Final = "0000-00-00"
-_TIME_LAYOUT: Final = "%Y-%m-%d %H:%M:%S"
 _STATES: Final = {state.value: state for state in RecipientState}
 
 _unsubscribe_result: Final = record_maker(UnsubscribeResult)
@@ -131,11 +130,7 @@ def _timestamp(value: object, name: str, function: str) -> datetime.datetime | N
     recordings hold the placeholder "yyyy-mm-dd hh:mm:ss")."""
     if isinstance(value, datetime.datetime):  # an XML-RPC <dateTime.iso8601>
         return value
-    text = _text(value, name, function).strip()
-    try:
-        return datetime.datetime.strptime(text, _TIME_LAYOUT)
-    except ValueError:
-        return None
+    return mailkit_time(_text(value, name, function).strip())
 
 
 def _struct(value: object, name: str, function: str) -> Mapping[str, object]:

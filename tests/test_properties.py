@@ -28,6 +28,7 @@ from mailkit_async import (
     ProtocolError,
     XmlRpcCodec,
     XmlRpcFaultError,
+    _validate,
 )
 from mailkit_async import _convert as convert
 from mailkit_async import _xmlrpc_unmarshal as unmarshal
@@ -231,20 +232,33 @@ def test_json_encoder_never_writes_a_duplicate_key(params: dict[Any, object]) ->
 _KEY = st.sampled_from(["error", "error_status", "ID_email", "email", 'a":b', "x"])
 _SPACE = st.sampled_from(["", " ", "\t", "\n", "\r\n  "])
 _SCALAR = st.one_of(
-    st.integers(-(10**12), 10**12), st.text(max_size=8), st.just("12:00"), st.booleans(), st.none()
+    st.integers(-(10**12), 10**12),
+    st.text(max_size=8),
+    st.sampled_from(["12:00", ":", "a:b:c"]),
+    st.booleans(),
+    st.none(),
 )
 
 
+def _literal(value: object, escape: bool) -> str:
+    text = json.dumps(value)  # a colon in it is inside a string
+    return text.replace(":", "\\u003a") if escape else text
+
+
 @settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(_KEY, _SCALAR, _SPACE, _SPACE), max_size=6), st.booleans())
+@given(
+    st.lists(st.tuples(_KEY, _SCALAR, _SPACE, _SPACE, st.booleans()), max_size=6), st.booleans()
+)
+@example([("a", "x", "", "", False), ("a", ":", "", "", True)], False)
 def test_json_refuses_every_key_written_twice_however_it_is_spaced(
-    pairs: list[tuple[str, object, str, str]], nest: bool
+    pairs: list[tuple[str, object, str, str, bool]], nest: bool
 ) -> None:
-    """Keys written twice, with any spacing around their colons: refused exactly when the
-    pairs hook refuses them (the hook-less path must never let one through)."""
+    """Keys written twice, with any spacing around their colons and colons in strings, raw
+    or escaped: refused exactly when the pairs hook refuses them (the hook-less path must
+    never let one through)."""
     members = ",".join(
-        f"{before}{json.dumps(key)}{after}:{json.dumps(value)}"
-        for key, value, before, after in pairs
+        f"{before}{_literal(key, escape)}{after}:{_literal(value, escape)}"
+        for key, value, before, after, escape in pairs
     )
     body = ("[{" + members + "}]" if nest else "{" + members + "}").encode()
     duplicated = len({key for key, *_ in pairs}) < len(pairs)
@@ -1027,3 +1041,60 @@ def test_reply_fields_direct_read_matches_the_converter(value: dict[str, object]
 
     direct = outcome(lambda: convert.reply_fields(value, function="f"))
     assert direct == outcome(converted)
+
+
+_FLAT_VALUE = st.one_of(
+    st.text(max_size=12),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**64), 2**64),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+_FLAT_PARAMS = st.dictionaries(
+    st.sampled_from(["send_optout", "email", "ID_email", "k\u00e9y", "a\x00"])
+    | st.text(max_size=6),
+    _FLAT_VALUE | st.dictionaries(st.text(max_size=4), _FLAT_VALUE, max_size=3),
+    max_size=5,
+)
+
+
+@settings(max_examples=500)
+@given(_FLAT_PARAMS, st.sampled_from(["mailkit.email.unsubscribe", NO_FLAGS, UNKNOWN]))
+def test_json_short_encoding_writes_what_the_checked_encoder_writes(
+    params: dict[str, object], function: str
+) -> None:
+    # The short path must write byte for byte what the checked path writes, or step aside.
+    from mailkit_async import _json_codec
+
+    short = _json_codec._flat_scalars(params, function)
+    if short is None:
+        return
+    _validate.check_params(function, params, _validate.JSON_PARAMS)  # it passes what passes
+    assert short == _json_codec._encode_params(params, function)
+
+
+_TIME_TEXT = st.one_of(
+    st.datetimes(min_value=datetime.datetime(1000, 1, 1)).map(lambda t: f"{t:%Y-%m-%d %H:%M:%S}"),
+    st.dates(min_value=datetime.date(1000, 1, 1)).map(lambda d: f"{d:%Y-%m-%d}"),
+    st.from_regex(
+        r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,3}( [0-9]{1,2}:[0-9]{1,3}:[0-9]{1,2})?", fullmatch=True
+    ),
+    st.sampled_from(["yyyy-mm-dd hh:mm:ss", "0000-00-00 00:00:00", "2024-02-30", " 2024-01-01"]),
+    st.text(max_size=20),
+)
+
+
+@given(_TIME_TEXT)
+def test_mailkit_time_reads_what_strptime_reads(text: str) -> None:
+    from mailkit_async._convert import mailkit_time
+
+    expected = None
+    for layout in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            expected = datetime.datetime.strptime(text, layout)
+        except ValueError:
+            continue
+        break
+    if expected is not None and not text.isascii():
+        expected = None  # strptime takes any Unicode digit; Mailkit sends ASCII
+    assert mailkit_time(text) == expected
