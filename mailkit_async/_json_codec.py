@@ -145,7 +145,7 @@ class JsonCodec:
         try:
             text = body.decode("utf-8")
             # More than one bracket: nested (or a bracket in a string), decoded once, carefully.
-            if body.count(b"{") + body.count(b"[") <= 1:
+            if b"[" not in body and body.find(b"{", body.find(b"{") + 1) < 0:
                 value = _PLAIN_DECODER.decode(text)
                 if _flat_and_distinct(value, body):
                     if _SURROGATE_ESCAPE.search(body) is not None:  # flat: only this is left
@@ -220,6 +220,12 @@ def _flat_scalars(
     `_encode_params` writes them. Printable text holds neither NUL nor a lone surrogate, so
     it needs no other check; anything else (floats, lists, deeper dicts, other text) returns
     None for the checked, general way."""
+    if len(params) == 1:  # wipe's one address: no loop, no list
+        ((key, value),) = params.items()
+        if type(value) is str and type(key) is str and value.isprintable():
+            head = _KEY_TEXT.get(key)
+            if head is not None:
+                return "{" + head + _encode_string(value) + "}"
     # TRUE/FALSE flags are top-level parameters; nested bools stay JSON's true/false.
     flags: frozenset[str] | None = _NO_FLAGS if nested else None
     parts = []
