@@ -3,13 +3,15 @@
 A kind says which function each recipient gets (`start`), whether a request that may have
 reached Mailkit must never be sent again (`unsafe`), what of the arguments a journal records
 and a resume must match (`params`), and how an outcome becomes a journal record, which is
-what the report row is made from (`record`). A new job is one more `JobKind` in `KINDS`.
+what the report row is made from (`record`), whether an ID_email is a recipient for it
+(`ids`), and what file of its own it writes from the journal with each report (`output`).
+A new job is one more `JobKind` in `KINDS`.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -22,9 +24,9 @@ from .._errors import (
     TransportError,
 )
 from .._retry import refused_before_processing
-from ._journal import Record, report_status
+from ._journal import DataRow, Record, report_status
 
-__all__ = ["KINDS", "JobKind", "classify_outcome"]
+__all__ = ["KINDS", "JobKind", "KindOutput", "classify_outcome"]
 
 Items = AsyncIterator[str | int]
 AnyOutcome = Outcome[str | int, Any]
@@ -67,6 +69,16 @@ def _storable(text: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class KindOutput:
+    """A file a kind writes whole from the journal whenever the report is written."""
+
+    option: str  # the option naming it, for messages: "--output"
+    path: Callable[[argparse.Namespace], str]
+    check: Callable[[str], None]  # proves it writable before anything is sent
+    write: Callable[[str, Iterable[DataRow]], int]
+
+
+@dataclass(frozen=True)
 class JobKind:
     """One kind of job (a subcommand): the few facts that set it apart."""
 
@@ -78,6 +90,8 @@ class JobKind:
         outcome, unsafe=unsafe
     )
     unsafe_label: str = "unsafe to repeat"  # what progress adds to the name of an unsafe job
+    ids: bool = True  # False: an ID_email line is invalid input (the function needs an address)
+    output: KindOutput | None = None
 
     def label(self, args: argparse.Namespace) -> str:
         """How progress names the job."""
