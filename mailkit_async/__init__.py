@@ -36,6 +36,23 @@ from ._errors import (
 )
 from ._functions import RetryClass
 from ._json_codec import JsonCodec
+from ._list_results import (
+    AddUserResult,
+    AddUserStatus,
+    CreateMailingListResult,
+    CreateMailingListStatus,
+    DeleteMailingListResult,
+    DeleteMailingListStatus,
+    EditUserResult,
+    EditUserStatus,
+    ListRecipient,
+    ListRecipientStatus,
+    MailingListInfo,
+    MailingListStatus,
+    SendMailResult,
+    SendMailStatus,
+    UnsubscribedRecipient,
+)
 from ._results import RevalidateResult, WipeResult
 from ._retry import RetryPolicy
 from ._statuses import RevalidateStatus, WipeStatus
@@ -45,6 +62,8 @@ from ._xmlrpc_codec import XmlRpcCodec
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_TIMEOUT",
+    "AddUserResult",
+    "AddUserStatus",
     "ApiError",
     "AuthenticationError",
     "Batch",
@@ -54,10 +73,20 @@ __all__ = [
     "ConfigurationError",
     "ConnectError",
     "ConnectionDroppedError",
+    "CreateMailingListResult",
+    "CreateMailingListStatus",
+    "DeleteMailingListResult",
+    "DeleteMailingListStatus",
+    "EditUserResult",
+    "EditUserStatus",
     "ForbiddenXMLError",
     "HTTPStatusError",
     "InvalidArgumentError",
     "JsonCodec",
+    "ListRecipient",
+    "ListRecipientStatus",
+    "MailingListInfo",
+    "MailingListStatus",
     "MailkitClient",
     "MailkitError",
     "MalformedResponseError",
@@ -74,8 +103,11 @@ __all__ = [
     "RetryPolicy",
     "RevalidateResult",
     "RevalidateStatus",
+    "SendMailResult",
+    "SendMailStatus",
     "TransportError",
     "UnknownFunctionOrderError",
+    "UnsubscribedRecipient",
     "WipeResult",
     "WipeStatus",
     "XmlRpcCodec",

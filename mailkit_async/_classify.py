@@ -13,6 +13,7 @@ Every reading starts with the two answers any function may give (`Unauthorized`,
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping
 from typing import Final, Generic, TypeVar
@@ -40,7 +41,8 @@ __all__ = [
     "read_text_answer",
 ]
 
-S = TypeVar("S", WipeStatus, RevalidateStatus)
+# Any status enum: the typed methods of each family build their tables with `MessageTable.of`.
+S = TypeVar("S", bound=enum.Enum)
 
 #: User-registered strings: `{function: {"exact text" or re.Pattern: status}}`.
 ExtraMessages = Mapping[str, Mapping["str | re.Pattern[str]", WipeStatus | RevalidateStatus]]
