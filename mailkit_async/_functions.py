@@ -1022,6 +1022,14 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = _specs(
         RetryClass.SAFE,
         (Slot("parameters", kind=SlotKind.STRUCT, members=("ID_topics", "email", "activate_all")),),
         flags=frozenset({"activate_all"}),
+        messages=(
+            _ok(
+                "OK",
+                "SET",
+                "LIB",
+                note="no answer is captured; the success text of the other email.* calls",
+            ),
+        ),
         retry_reason="yes: sets an absolute topic state; no email mentioned",
         section=_LISTS,
         notes=(
