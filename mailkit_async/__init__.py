@@ -80,6 +80,8 @@ from ._version import __version__
 from ._xmlrpc_codec import XmlRpcCodec
 
 __all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
     "AddUserResult",
     "AddUserStatus",
     "ApiError",
@@ -93,8 +95,6 @@ __all__ = [
     "ConnectionDroppedError",
     "CreateMailingListResult",
     "CreateMailingListStatus",
-    "DEFAULT_BASE_URL",
-    "DEFAULT_TIMEOUT",
     "DeleteMailingListResult",
     "DeleteMailingListStatus",
     "DeleteResult",
