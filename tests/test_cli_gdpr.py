@@ -31,6 +31,8 @@ from mailkit_async._cli._input import addresses_only, parse_input
 from mailkit_async._cli._journal import DataRow, Journal
 from mailkit_async._cli._writer import JournalWriter
 
+from ._cli_support import read_report, run_cli
+
 PARAMS = {"command": "export", "protocol": "json", "endpoint": "emulator", "input_sha256": "aa"}
 _OPEN: list[Journal] = []
 
@@ -218,3 +220,31 @@ def test_an_id_email_is_invalid_input_for_a_job_that_needs_an_address() -> None:
         (3, None, "not an email address or ID_email"),
     ]
     assert lines[1].key is None  # never a duplicate of anything, never sent
+
+
+@pytest.mark.parametrize("protocol", ["json", "xmlrpc"])
+@pytest.mark.parametrize(
+    ("job", "status"),
+    [
+        (("unsubscribe",), "unsubscribed"),
+        (("unsubscribe", "--send-optout"), "unsubscribed"),
+        (("export", "--history"), "found"),
+        (("adduser", "--list", "1"), "confirmation_sent"),
+        (("adduser", "--list", "1", "--no-double-opt-in"), "inserted"),
+    ],
+    ids=["unsubscribe", "optout", "export", "adduser", "consented"],
+)
+def test_each_job_runs_against_the_in_process_emulator(
+    tmp_path: Path, job: tuple[str, ...], status: str, protocol: str
+) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("".join(f"u{n}@example.com\n" for n in range(30)), encoding="utf-8")
+    report = tmp_path / "report.jsonl"
+    output = ("--output", str(tmp_path / "out.jsonl")) if job[0] == "export" else ()
+    done = run_cli(
+        *job, str(source), "--emulator", "--protocol", protocol, "--report", str(report),
+        *output,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert {row["status"] for row in read_report(report)} == {status}
+    assert f"{job[0]} over {protocol} to the built-in emulator" in done.stdout
