@@ -555,11 +555,10 @@ class ListCalls:
 
 def _attachment(name: object, data: object, url: object) -> dict[str, str]:
     """sendmail's `attachment`: `url` and `name` plain, `data` Base64."""
-    if name is None and data is None and url is None:
-        return {}
-    if name is None:
-        raise InvalidArgumentError("attachment_name is required with an attachment")
-    attachment = {"name": check_text(name, name="attachment_name", max_length=255)}
+    # Each value's own check first, so the error names the parameter that is wrong.
+    attachment: dict[str, str] = {}
+    if name is not None:
+        attachment["name"] = check_text(name, name="attachment_name", max_length=255)
     if url is not None:
         attachment["url"] = check_text(url, name="attachment_url", max_length=2048)
     if data is not None:
@@ -570,6 +569,8 @@ def _attachment(name: object, data: object, url: object) -> dict[str, str]:
                 f"attachment_data is larger than {_MAX_ATTACHMENT // (1024 * 1024)} MB"
             )
         attachment["data"] = base64.b64encode(data).decode("ascii")
-    if len(attachment) == 1:
+    if attachment and name is None:
+        raise InvalidArgumentError("attachment_name is required with an attachment")
+    if attachment and len(attachment) == 1:
         raise InvalidArgumentError("an attachment needs attachment_data or attachment_url")
     return attachment

@@ -14,7 +14,7 @@ import datetime
 import enum
 import types
 from collections.abc import Mapping
-from typing import Final, TypeVar
+from typing import Final, TypeGuard, TypeVar
 
 from ._classify import MessageTable, raise_for_global_error, read_text_answer
 from ._convert import lenient_int
@@ -170,6 +170,11 @@ def _time(value: object, name: str, function: str) -> datetime.datetime | None:
     raise MalformedResponseError(f"{name} is not a date and time", function=function)
 
 
+def _is_struct(value: object) -> TypeGuard[Mapping[str, object]]:
+    # What both codecs build is a dict: the exact type test spares the ABC check.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _vetoed(success: bool, error_status: int | None) -> bool:
     # A success next to a non-zero error_status contradicts itself: never call it done.
     return success and error_status not in (None, 0)
@@ -181,7 +186,7 @@ def _vetoed(success: bool, error_status: int | None) -> bool:
 def read_add_user(value: object) -> AddUserResult:
     """adduser: "Sent subscribe email" (double opt-in), an insert status with the ID, or a
     documented error; JSON's `ID_email` and XML-RPC's `data` are the same ID."""
-    if isinstance(value, Mapping) and value.get("error") is None and "status" in value:
+    if _is_struct(value) and value.get("error") is None and "status" in value:
         code, id_email, error_status = _coded(value, ("ID_email", "data"), ADDUSER)
         status = _ADD_USER_CODES.get(code, AddUserStatus.UNKNOWN)
         if _vetoed(status in _ADD_USER_CODED_OK, error_status):
@@ -225,7 +230,7 @@ def read_edit_user(value: object) -> EditUserResult:
 
 def read_create_mailing_list(value: object) -> CreateMailingListResult:
     """create: `{data: <new ID>}` (a string in JSON, an i4 in XML-RPC) or an error text."""
-    if isinstance(value, Mapping) and value.get("error") is None and "data" in value:
+    if _is_struct(value) and value.get("error") is None and "data" in value:
         list_id = _positive_id(value["data"], "data", CREATE)
         if list_id is None:
             raise MalformedResponseError("data holds no list ID", function=CREATE)
@@ -241,7 +246,7 @@ def read_create_mailing_list(value: object) -> CreateMailingListResult:
 
 def read_delete_mailing_list(value: object) -> DeleteMailingListResult:
     """delete: `{data: "OK"}` on both protocols, or an error text."""
-    if isinstance(value, Mapping) and value.get("error") is None and "data" in value:
+    if _is_struct(value) and value.get("error") is None and "data" in value:
         message = _text(value["data"], "data", DELETE).strip()
         error_status = _optional_integer(value.get("error_status"), "error_status", DELETE)
         status = (
@@ -259,7 +264,7 @@ def read_delete_mailing_list(value: object) -> DeleteMailingListResult:
 
 def read_send_mail(value: object) -> SendMailResult:
     """sendmail: `{data, data2, data3, status}` (i4s in XML-RPC) or a documented error."""
-    if isinstance(value, Mapping) and value.get("error") is None and "status" in value:
+    if _is_struct(value) and value.get("error") is None and "status" in value:
         code, id_email, error_status = _coded(value, ("data",), SENDMAIL)
         id_send = _positive_id(value.get("data2"), "data2", SENDMAIL)
         id_send_message = _positive_id(value.get("data3"), "data3", SENDMAIL)

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+import mailkit_async as mk
 from mailkit_async import _classify
 from mailkit_async._functions import (
     FUNCTIONS,
@@ -694,12 +695,25 @@ def readme_rows() -> dict[str, tuple[str, str]]:
 
 def test_readme_lists_every_function_with_its_support_and_retry_class() -> None:
     typed = {"mailkit.email.wipe", "mailkit.email.revalidate"}
+    typed |= {  # the list family's typed methods
+        "mailkit.mailinglist.adduser",
+        "mailkit.mailinglist.edituser",
+        "mailkit.mailinglist.list",
+        "mailkit.mailinglist.create",
+        "mailkit.mailinglist.delete",
+        "mailkit.mailinglist.getstatus",
+        "mailkit.mailinglist.unsubscribed",
+        "mailkit.sendmail",
+    }
     rows = readme_rows()
     assert set(rows) == set(FUNCTIONS)
     for name, (support, retry) in rows.items():
         spec = FUNCTIONS[name]
         if name in typed:
             assert support.startswith("typed"), name
+            method = re.search(r"`(?:client\.)?(\w+)\(\)`", support)
+            assert method is not None, name
+            assert callable(getattr(mk.MailkitClient, method.group(1), None)), name
         elif spec.xmlrpc_order is not None:
             assert support == "`call`, named", name
         else:

@@ -67,6 +67,22 @@ EXEMPT = {
     "WipeStatus": "an enum",
     "RevalidateStatus": "an enum",
     "RetryClass": "an enum",
+    # -- the list family's results (engineer L) --
+    "AddUserResult": "a record the library hands out",
+    "EditUserResult": "a record the library hands out",
+    "CreateMailingListResult": "a record the library hands out",
+    "DeleteMailingListResult": "a record the library hands out",
+    "SendMailResult": "a record the library hands out",
+    "MailingListInfo": "a record the library hands out",
+    "ListRecipient": "a record the library hands out",
+    "UnsubscribedRecipient": "a record the library hands out",
+    "AddUserStatus": "an enum",
+    "EditUserStatus": "an enum",
+    "CreateMailingListStatus": "an enum",
+    "DeleteMailingListStatus": "an enum",
+    "SendMailStatus": "an enum",
+    "MailingListStatus": "an enum",
+    "ListRecipientStatus": "an enum",
 }
 
 
@@ -162,6 +178,17 @@ def _pending(env: Env) -> dict[str, object]:
     return {"email_or_id": waiting}
 
 
+def _jane_id(env: Env) -> int:
+    """Jane's ID_email (0 in the placeholder env, which only lists the names)."""
+    jane = env.emulator.recipient(JANE)
+    return 1 if jane is None else jane.id_email
+
+
+def _campaign(env: Env) -> int:
+    """A campaign for send_mail, made on first use."""
+    return next(iter(env.emulator.campaigns), None) or env.emulator.add_campaign("Spring")
+
+
 def _xml_reply(value: str) -> bytes:
     return (
         "<?xml version='1.0'?><methodResponse><params><param><value><string>"
@@ -180,6 +207,20 @@ _BATCH_OPTIONS = (
 _REVALIDATE = (
     "recipient", "agreement", "channel", "language", "id_message", "id_template", "retry",
     "trace",
+)  # fmt: skip
+# The list family (engineer L): the recipient's fields as add_user, edit_user, send_mail take them.
+_PERSON = ("first_name", "last_name", "vocative", "prefix", "company", "reply_to")
+_ADDRESS = (
+    "nick_name", "gender", "phone", "mobile", "fax", "street", "city", "state", "zip_code",
+    "country", "custom",
+)  # fmt: skip
+_ADD_USER = (
+    "list_id", "email", "double_opt_in", *_PERSON, *_ADDRESS, "id_template", "email_from",
+    "name_from", "return_url", "ip_src", "form_url", "retry", "trace",
+)  # fmt: skip
+_SEND_MAIL = (
+    "list_id", "campaign_id", "send_to", "subject", "message_data", "content", *_PERSON,
+    *_ADDRESS, "attachment_name", "attachment_data", "attachment_url", "retry", "trace",
 )  # fmt: skip
 _POLICY = (
     "max_attempts", "initial_backoff", "max_backoff", "jitter", "max_retry_after", "deadline",
@@ -234,6 +275,43 @@ SURFACE: dict[str, Row] = {
         _client("call_many"),
     ),
     "MailkitClient.aclose": Row((), lambda env: {}, _client("aclose")),
+    # -- the list family (engineer L) --------------------------------------------------------
+    "MailkitClient.add_user": Row(
+        _ADD_USER,
+        lambda env: {"list_id": 1, "email": JANE, "ip_src": None, "form_url": None},
+        _client("add_user"),
+    ),
+    "MailkitClient.edit_user": Row(
+        ("list_id", "id_email", *_PERSON, *_ADDRESS, "retry", "trace"),
+        lambda env: {"list_id": 1, "id_email": _jane_id(env), "city": "Brno"},
+        _client("edit_user"),
+    ),
+    "MailkitClient.list_mailing_lists": Row(
+        ("retry", "trace"), lambda env: {}, _client("list_mailing_lists")
+    ),
+    "MailkitClient.create_mailing_list": Row(
+        ("name", "description", "retry", "trace"),
+        lambda env: {"name": "Fresh"},
+        _client("create_mailing_list"),
+    ),
+    "MailkitClient.delete_mailing_list": Row(
+        ("list_id", "keep_list", "retry", "trace"),
+        lambda env: {"list_id": 1},
+        _client("delete_mailing_list"),
+    ),
+    "MailkitClient.list_recipients": Row(
+        ("list_id", "status", "changed_since", "from_id_email", "limit", "retry", "trace"),
+        lambda env: {"list_id": 1},
+        _client("list_recipients"),
+    ),
+    "MailkitClient.list_unsubscribed": Row(
+        ("since", "retry", "trace"), lambda env: {}, _client("list_unsubscribed")
+    ),
+    "MailkitClient.send_mail": Row(
+        _SEND_MAIL,
+        lambda env: {"list_id": 1, "campaign_id": _campaign(env), "send_to": JANE},
+        _client("send_mail"),
+    ),
     # -- values a client is configured with -----------------------------------------------
     "RetryPolicy.__init__": Row(
         _POLICY,
