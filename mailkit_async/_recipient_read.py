@@ -352,9 +352,7 @@ def _history_entry_of(item: object) -> HistoryEntry:
         *(_id(entry.get(key), key, HISTORY) for key in _ENTRY_COUNTS),
         ()
         if responses is None or responses == ""
-        else tuple(
-            _history_response_of(r) for r in _items(responses, "RESPONSE_DATA", HISTORY)
-        ),
+        else tuple(_history_response_of(r) for r in _items(responses, "RESPONSE_DATA", HISTORY)),
         _other(entry, _ENTRY_KEYS),
     )
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import mailkit_async as mk
-from mailkit_async import _classify
+from mailkit_async import MailkitClient, _classify
 from mailkit_async._functions import (
     FUNCTIONS,
     GLOBAL_ERRORS,
@@ -693,6 +693,18 @@ def readme_rows() -> dict[str, tuple[str, str]]:
     return rows
 
 
+#: The recipient family's typed methods, by function.
+TYPED_RECIPIENT = {
+    "mailkit.email.unsubscribe": "unsubscribe",
+    "mailkit.email.unsubscribe.getstatus": "get_unsubscribe_status",
+    "mailkit.email.getstatus": "get_status",
+    "mailkit.email.getstatus.history": "get_status_history",
+    "mailkit.email.delete": "delete_recipient",
+    "mailkit.email.move": "move_recipient",
+    "mailkit.email.topics": "set_topics",
+}
+
+
 def test_readme_lists_every_function_with_its_support_and_retry_class() -> None:
     typed = {"mailkit.email.wipe", "mailkit.email.revalidate"}
     typed |= {  # the list family's typed methods
@@ -705,10 +717,15 @@ def test_readme_lists_every_function_with_its_support_and_retry_class() -> None:
         "mailkit.mailinglist.unsubscribed",
         "mailkit.sendmail",
     }
+    typed |= set(TYPED_RECIPIENT)
     rows = readme_rows()
     assert set(rows) == set(FUNCTIONS)
     for name, (support, retry) in rows.items():
         spec = FUNCTIONS[name]
+        if name in TYPED_RECIPIENT:
+            method = TYPED_RECIPIENT[name]
+            assert support == f"typed: `{method}()`", name
+            assert callable(getattr(MailkitClient, method, None)), name
         if name in typed:
             assert support.startswith("typed"), name
             method = re.search(r"`(?:client\.)?(\w+)\(\)`", support)

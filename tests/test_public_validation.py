@@ -83,6 +83,25 @@ EXEMPT = {
     "SendMailStatus": "an enum",
     "MailingListStatus": "an enum",
     "ListRecipientStatus": "an enum",
+    # -- the recipient family's results (typed recipient calls) --
+    "UnsubscribeResult": "a record the library hands out",
+    "UnsubscribeStatusResult": "a record the library hands out",
+    "RecipientStatus": "a record the library hands out",
+    "RecipientRecord": "a record the library hands out",
+    "HistoryResult": "a record the library hands out",
+    "HistoryEntry": "a record the library hands out",
+    "HistoryResponse": "a record the library hands out",
+    "DeleteResult": "a record the library hands out",
+    "MoveResult": "a record the library hands out",
+    "TopicsResult": "a record the library hands out",
+    "UnsubscribeStatus": "an enum",
+    "SubscriptionStatus": "an enum",
+    "LookupStatus": "an enum",
+    "RecipientState": "an enum",
+    "HistoryStatus": "an enum",
+    "DeleteStatus": "an enum",
+    "MoveStatus": "an enum",
+    "TopicsStatus": "an enum",
 }
 
 
@@ -311,6 +330,41 @@ SURFACE: dict[str, Row] = {
         _SEND_MAIL,
         lambda env: {"list_id": 1, "campaign_id": _campaign(env), "send_to": JANE},
         _client("send_mail"),
+    # -- the typed recipient calls ---------------------------------------------------------
+    "MailkitClient.unsubscribe": Row(
+        ("recipient", "send_optout", "id_send_message", "timeout_days", "retry", "trace"),
+        lambda env: {"recipient": JANE},
+        _client("unsubscribe"),
+    ),
+    "MailkitClient.get_unsubscribe_status": Row(
+        ("recipient", "retry", "trace"),
+        lambda env: {"recipient": JANE},
+        _client("get_unsubscribe_status"),
+    ),
+    "MailkitClient.get_status": Row(
+        ("recipient", "id_send_message", "retry", "trace"),
+        lambda env: {"recipient": JANE},
+        _client("get_status"),
+    ),
+    "MailkitClient.get_status_history": Row(
+        ("recipient", "retry", "trace"),
+        lambda env: {"recipient": JANE},
+        _client("get_status_history"),
+    ),
+    "MailkitClient.delete_recipient": Row(
+        ("recipient", "retry", "trace"),
+        lambda env: {"recipient": JANE},
+        _client("delete_recipient"),
+    ),
+    "MailkitClient.move_recipient": Row(
+        ("id_email", "id_user_list", "retry", "trace"),
+        lambda env: {"id_email": 12345678, "id_user_list": 1},
+        _client("move_recipient"),
+    ),
+    "MailkitClient.set_topics": Row(
+        ("email", "id_topics", "activate_all", "retry", "trace"),
+        lambda env: {"email": JANE, "id_topics": []},
+        _client("set_topics"),
     ),
     # -- values a client is configured with -----------------------------------------------
     "RetryPolicy.__init__": Row(
