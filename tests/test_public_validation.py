@@ -330,6 +330,7 @@ SURFACE: dict[str, Row] = {
         _SEND_MAIL,
         lambda env: {"list_id": 1, "campaign_id": _campaign(env), "send_to": JANE},
         _client("send_mail"),
+    ),
     # -- the typed recipient calls ---------------------------------------------------------
     "MailkitClient.unsubscribe": Row(
         ("recipient", "send_optout", "id_send_message", "timeout_days", "retry", "trace"),
