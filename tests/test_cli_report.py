@@ -130,7 +130,7 @@ def test_what_may_have_acted_is_never_retried_for_unsafe_jobs(
 def test_results_are_final_and_keep_the_id() -> None:
     result = WipeResult(status=WipeStatus.ALREADY_QUEUED, message="Email has already been inserted")
     record = classify_outcome(outcome(result=result), unsafe=False)
-    assert record == ("done", "already_queued", result.message, 12345678, None, 2)
+    assert record == ("done", "already_queued", result.message, 12345678, None, 2, None)
 
 
 def test_progress_lines() -> None:

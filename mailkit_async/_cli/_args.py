@@ -1,17 +1,20 @@
-"""The command line: `mailkit-async wipe|revalidate INPUT [options]` and `mailkit-async call`."""
+"""The command line: `mailkit-async wipe|revalidate|unsubscribe|export|adduser INPUT [options]`
+and `mailkit-async call`."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NoReturn
 
 from .._errors import InvalidArgumentError
-from .._validate import check_language, check_text
+from .._validate import check_id, check_language, check_text
 from ._exit import EXIT_CODES_HELP, ExitCode
+from ._kinds import KINDS
 
 __all__ = ["parse_args"]
 
@@ -25,9 +28,10 @@ MAX_RATE: Final = 1_000_000.0
 _SHOWN: Final = 40  # longest argument quoted back in an error
 
 _DESCRIPTION = """\
-Queue recipients for Mailkit's GDPR wipe, or revalidate them, from a CSV export or a list of
-addresses, in a job that can be stopped and resumed at any moment: each line's state is kept
-in a journal (SQLite), so rerunning the same command picks up where the last run ended."""
+Run a data-subject request over a CSV export or a list of addresses: erase (wipe), stop
+mailing (unsubscribe), export what Mailkit holds (export), or ask for consent again (adduser).
+Each is a job that can be stopped and resumed at any moment: each line's state is kept in a
+journal (SQLite), so rerunning the same command picks up where the last run ended."""
 
 _CREDENTIALS_HELP = """\
 credentials:
@@ -115,6 +119,16 @@ def _url(text: str) -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise argparse.ArgumentTypeError(bad)
     return text
+
+
+def _list_id(text: str) -> int:
+    # ASCII digits only (int() also takes other scripts' digits, signs and underscores).
+    if text.isascii() and text.isdigit() and len(text) <= 19:
+        with contextlib.suppress(InvalidArgumentError):
+            return check_id(int(text), name="the list ID")
+    raise argparse.ArgumentTypeError(
+        f"expected a mailing list ID (a positive number), got {_shown(text)}"
+    )
 
 
 def _client_id(text: str) -> str:
@@ -256,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_connection(revalidate)
 
+    for name, add in _GDPR_JOBS.items():
+        if name in KINDS:  # a job whose typed method the library has
+            add(commands, common)
+
     call = commands.add_parser(
         "call",
         help="call any API function once and print the answer as JSON",
@@ -272,6 +290,89 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_connection(call)
     return parser
+
+
+def _add_unsubscribe(commands: Any, common: dict[str, Any]) -> None:
+    parser = commands.add_parser(
+        "unsubscribe",
+        help="stop mailing recipients (objection; safe to repeat without --send-optout)",
+        description="Unsubscribe each recipient from every campaign (mailkit.email.unsubscribe). "
+        "By default no email is sent and a repeat is harmless. With --send-optout Mailkit "
+        "emails each an opt-out confirmation, so a request that may have reached Mailkit is "
+        "never sent again: it is reported as outcome_unknown.",
+        **common,
+    )
+    _add_job(parser)
+    options = parser.add_argument_group("unsubscribe")
+    options.add_argument(
+        "--send-optout",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="Mailkit emails each recipient an opt-out confirmation (default: no email)",
+    )
+    _add_connection(parser)
+
+
+def _add_export(commands: Any, common: dict[str, Any]) -> None:
+    parser = commands.add_parser(
+        "export",
+        help="write what Mailkit holds on each recipient as JSON Lines (access; read only)",
+        description="Write each recipient's records (mailkit.email.getstatus: one per mailing "
+        "list) as one JSON Line per recipient to --output, and with --history the campaigns "
+        "sent to them (mailkit.email.getstatus.history: the last year). A recipient Mailkit "
+        "does not know is a line with status not_found. The file is made from the journal, "
+        "whole, at the end of every run: one line per recipient of the whole job.",
+        **common,
+    )
+    _add_job(parser)
+    options = parser.add_argument_group("export")
+    options.add_argument(
+        "--output",
+        required=True,
+        metavar="PATH.jsonl",
+        help="the JSON Lines file to write (created mode 0600; replaced whole)",
+    )
+    options.add_argument(
+        "--history",
+        action="store_true",
+        help="also each recipient's campaign history (deliveries, opens, clicks)",
+    )
+    _add_connection(parser)
+
+
+def _add_adduser(commands: Any, common: dict[str, Any]) -> None:
+    parser = commands.add_parser(
+        "adduser",
+        help="add recipients to a mailing list, asking for consent by email (re-consent)",
+        description="Add or update each address on the mailing list --list "
+        "(mailkit.mailinglist.adduser), the successor of revalidate. By default Mailkit emails "
+        "each a double opt-in link, so a request that may have reached Mailkit is never sent "
+        "again: it is reported as outcome_unknown. --no-double-opt-in says the recipients "
+        "consented already: no email, and a repeat is harmless. ID_email lines are invalid "
+        "input here: adduser takes an address.",
+        **common,
+    )
+    _add_job(parser)
+    options = parser.add_argument_group("adduser")
+    options.add_argument(
+        "--list", dest="list_id", type=_list_id, required=True, metavar="ID",
+        help="the mailing list's ID (mailkit-async call mailkit.mailinglist.list shows them)",
+    )  # fmt: skip
+    options.add_argument(
+        "--double-opt-in",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="--double-opt-in (the default): Mailkit emails each a confirmation link; "
+        "--no-double-opt-in: they consented already, no email",
+    )
+    _add_connection(parser)
+
+
+_GDPR_JOBS: Final[Mapping[str, Callable[[Any, dict[str, Any]], None]]] = {
+    "unsubscribe": _add_unsubscribe,
+    "export": _add_export,
+    "adduser": _add_adduser,
+}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

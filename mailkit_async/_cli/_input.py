@@ -32,6 +32,7 @@ __all__ = [
     "MAX_RECORD_LINES",
     "HashingReader",
     "InputLine",
+    "addresses_only",
     "open_input",
     "parse_input",
     "physical_lines",
@@ -342,3 +343,15 @@ def _invalid(number: int, value: str, problem: str) -> InputLine:
 
 def _shown(value: str) -> str:
     return value if len(value) <= _SHOWN else value[: _SHOWN - 1] + "…"
+
+
+def addresses_only(lines: Iterable[InputLine], what: str) -> Iterator[InputLine]:
+    """`lines` with each ID_email made invalid: for a job whose function needs an address.
+
+    `what` names the job in the reason ("adduser").
+    """
+    for line in lines:
+        if line.kind == "id":
+            yield _invalid(line.line, line.raw, f"an ID_email where {what} needs an email address")
+        else:
+            yield line

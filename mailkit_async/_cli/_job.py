@@ -21,6 +21,7 @@ class Job:
     journal: str  # the journal's path
     summary: Summary
     err: TextIO  # progress and the list of problem lines
+    output: str | None = None  # the kind's own output file (export's --output)
 
     @property
     def unsafe(self) -> bool:

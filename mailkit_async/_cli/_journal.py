@@ -32,7 +32,16 @@ from typing import Any, Final, NamedTuple
 from ._exit import CliError
 from ._input import InputLine
 
-__all__ = ["Item", "Journal", "Problem", "Record", "ReportRow", "describe", "report_status"]
+__all__ = [
+    "DataRow",
+    "Item",
+    "Journal",
+    "Problem",
+    "Record",
+    "ReportRow",
+    "describe",
+    "report_status",
+]
 
 SCHEMA_VERSION: Final = "1"
 # Marks an SQLite file as a journal of this command (the header's application_id: "MKaj").
@@ -41,12 +50,15 @@ UNKNOWN_AFTER_STOP: Final = (
     "the request may have reached Mailkit before the run stopped; not sent again"
 )
 _TABLES: Final = frozenset({"job", "items"})
-_RECORDS: Final = 100  # outcomes in one UPDATE (7 parameters each; old SQLite allows 999)
+_RECORDS: Final = 100  # outcomes in one UPDATE (8 parameters each; old SQLite allows 999)
+_RECORD_FIELDS: Final = 8  # line and the fields of a Record
 _RECORD_MANY: Final = (
-    "WITH outcome (line, state, status, message, id_email, error, attempts) AS (VALUES {values}) "
-    "UPDATE items SET (state, status, message, id_email, error, attempts) = ("
+    "WITH outcome (line, state, status, message, id_email, error, attempts, data) AS "
+    "(VALUES {values}) "
+    "UPDATE items SET (state, status, message, id_email, error, attempts, data) = ("
     "SELECT outcome.state, outcome.status, outcome.message, outcome.id_email, outcome.error, "
-    "items.attempts + outcome.attempts FROM outcome WHERE outcome.line = items.line) "
+    "items.attempts + outcome.attempts, outcome.data FROM outcome "
+    "WHERE outcome.line = items.line) "
     "WHERE line IN (SELECT line FROM outcome)"
 )
 _START_OVER: Final = "pass a new --journal to start the job over, which sends every recipient again"
@@ -65,7 +77,8 @@ CREATE TABLE IF NOT EXISTS items (
     id_email INTEGER,
     error TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
-    duplicate_of INTEGER
+    duplicate_of INTEGER,
+    data TEXT                     -- what a job keeps of the answer (export: its JSON record)
 );
 """
 _INDEXES: Final = """
@@ -111,7 +124,7 @@ class Problem(NamedTuple):
 
 
 class Record(NamedTuple):
-    """What the journal keeps of one outcome."""
+    """What the journal keeps of one outcome (`data`: a job's own JSON of the answer)."""
 
     state: str
     status: str | None
@@ -119,6 +132,17 @@ class Record(NamedTuple):
     id_email: int | None
     error: str | None
     attempts: int
+    data: str | None = None
+
+
+class DataRow(NamedTuple):
+    """A recipient's line with the data its job kept of the answer (see `Journal.data_rows`)."""
+
+    line: int
+    recipient: str
+    status: str
+    data: str | None
+    error: str | None
 
 
 class ReportRow(NamedTuple):
@@ -331,9 +355,16 @@ class Journal:
             raise
 
     def begin_run(self) -> None:
-        """Note the start of a run in the journal: also proves it can be written."""
+        """Note the start of a run in the journal: also proves it can be written.
+
+        A journal made before items had a `data` column gains it (empty) here: a change of
+        the table's definition only, which an older version reading the file ignores.
+        """
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(items)")}
+            if "data" not in columns:
+                self._db.execute("ALTER TABLE items ADD COLUMN data TEXT")
             self._db.execute(
                 "INSERT OR REPLACE INTO job (key, value) VALUES ('last_run', ?)", (_now(),)
             )
@@ -438,23 +469,28 @@ class Journal:
         id_email: int | None,
         error: str | None,
         attempts: int,
+        data: str | None = None,
     ) -> None:
         """Store an item's outcome (in a transaction); attempts add up across runs."""
-        self.record_many([(line, state, status, message, id_email, error, attempts)])
+        self.record_many([(line, state, status, message, id_email, error, attempts, data)])
 
     def record_many(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """`record` for many: each row is its arguments, in order.
+        """`record` for many: each row is its arguments, in order (`data` may be left out).
 
         One statement for up to `_RECORDS` rows: each row of an executemany would be a
         step of its own, and each step hands the GIL over and back.
         """
         for start in range(0, len(rows), _RECORDS):
             chunk = rows[start : start + _RECORDS]
-            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
             sql = _RECORD_MANY.format(values=values)  # placeholders only, never a value
             self._db.execute(
                 sql,
-                [value for row in chunk for value in row],
+                [
+                    value
+                    for row in chunk
+                    for value in (row if len(row) == _RECORD_FIELDS else (*row, None))
+                ],
             )
 
     # -- reading -----------------------------------------------------------------------------
@@ -488,6 +524,20 @@ class Journal:
             (limit,),
         ).fetchall()
         return [Item(*row) for row in rows]
+
+    def data_rows(self) -> Iterator[DataRow]:
+        """One row per recipient, as `rows`, with the data its job kept of the answer."""
+        for line, raw, recipient, state, status, data, error in self._db.execute(
+            "SELECT line, raw, recipient, state, status, data, error "
+            "FROM items WHERE state != 'duplicate' ORDER BY line"
+        ):
+            yield DataRow(
+                line,
+                recipient if recipient is not None else raw,
+                report_status(state, status),
+                data,
+                error,
+            )
 
     def rows(self) -> Iterator[ReportRow]:
         """The report: one row per recipient (duplicate lines fold into their first line)."""

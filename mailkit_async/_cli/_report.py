@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Final, TextIO
@@ -21,9 +21,11 @@ __all__ = [
     "NEEDS_ATTENTION",
     "Summary",
     "check_report_target",
+    "check_target",
     "print_summary",
     "spreadsheet_safe",
     "write_report",
+    "write_whole",
 ]
 
 COLUMNS: Final = ("recipient", "status", "message", "id_email", "error", "attempts")
@@ -51,19 +53,24 @@ def spreadsheet_safe(value: object) -> object:
 
 def check_report_target(path: str) -> None:
     """Prove, before anything is sent, that a report can be written at `path`."""
-    if Path(path).suffix.lower() not in REPORT_SUFFIXES:
-        raise CliError(f"--report {path}: the name must end in .csv or .jsonl")
+    check_target(path, "--report", REPORT_SUFFIXES)
+
+
+def check_target(path: str, option: str, suffixes: tuple[str, ...]) -> None:
+    """Prove, before anything is sent, that `option`'s file can be written at `path`."""
+    if Path(path).suffix.lower() not in suffixes:
+        raise CliError(f"{option} {path}: the name must end in {' or '.join(suffixes)}")
     if os.path.isdir(path):
-        raise CliError(f"--report {path} is a directory; name a file")
+        raise CliError(f"{option} {path} is a directory; name a file")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise CliError(f"--report {path}: no such directory")
+        raise CliError(f"{option} {path}: no such directory")
     try:
-        # The report is written to a temporary file in that directory, then renamed.
+        # The file is written to a temporary file in that directory, then renamed.
         handle, probe = tempfile.mkstemp(prefix=".report-", suffix=".probe", dir=directory)
     except OSError as exc:
         raise CliError(
-            f"--report {path}: cannot write in {directory} ({exc.strerror}): nothing was sent"
+            f"{option} {path}: cannot write in {directory} ({exc.strerror}): nothing was sent"
         ) from None
     os.close(handle)
     with contextlib.suppress(OSError):
@@ -80,26 +87,42 @@ def write_report(path: str, rows: Iterable[ReportRow]) -> int:
     suffix = Path(path).suffix.lower()
     if suffix not in REPORT_SUFFIXES:
         raise CliError(f"--report {path}: the name must end in .csv or .jsonl")
+
+    def write(file: TextIO) -> int:
+        count = 0
+        if suffix == ".csv":
+            writer = csv.writer(file, quoting=csv.QUOTE_NONNUMERIC)
+            writer.writerow(COLUMNS)
+            for row in rows:
+                writer.writerow([spreadsheet_safe(value) for value in row])
+                count += 1
+        else:
+            for row in rows:
+                file.write(json.dumps(row._asdict(), ensure_ascii=False) + "\n")
+                count += 1
+        return count
+
+    return write_whole(path, write, "the report")
+
+
+def write_whole(path: str, write: Callable[[TextIO], int], what: str) -> int:
+    """Replace `path` whole with what `write(file)` writes; returns what `write` returns.
+
+    Written to a temporary file (mode 0600, whatever the umask) in the same directory and
+    renamed, so a reader never sees half a file.
+    """
     directory = os.path.dirname(os.path.abspath(path))
-    count = 0
     temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=suffix, dir=directory)
+        handle, temporary = tempfile.mkstemp(
+            prefix=".report-", suffix=Path(path).suffix.lower(), dir=directory
+        )
         with os.fdopen(handle, "w", encoding="utf-8", errors="replace", newline="") as file:
-            if suffix == ".csv":
-                writer = csv.writer(file, quoting=csv.QUOTE_NONNUMERIC)
-                writer.writerow(COLUMNS)
-                for row in rows:
-                    writer.writerow([spreadsheet_safe(value) for value in row])
-                    count += 1
-            else:
-                for row in rows:
-                    file.write(json.dumps(row._asdict(), ensure_ascii=False) + "\n")
-                    count += 1
+            count = write(file)
         os.replace(temporary, path)
         temporary = None
     except OSError as exc:
-        raise CliError(f"cannot write the report {path}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
     finally:
         if temporary is not None:
             with contextlib.suppress(OSError):
@@ -120,6 +143,7 @@ class Summary:
     invalid_lines: int
     duplicate_lines: int
     statuses: dict[str, int]  # report status -> recipients (invalid lines included)
+    output: str | None = None  # a job's own output (export's --output), once written
     sent_this_run: int = 0
     retries_this_run: int = 0
     elapsed: float = 0.0
@@ -149,6 +173,8 @@ def print_summary(summary: Summary, out: TextIO) -> None:
     lines.append(f"journal: {summary.journal}")
     if summary.report:
         lines.append(f"report:  {summary.report}")
+    if summary.output:
+        lines.append(f"output:  {summary.output}")
     counts = Counter(summary.statuses)
     width = max([len("status"), *(len(status) for status in counts)])
     lines.append(f"  {'status':<{width}}  {'count':>8}")

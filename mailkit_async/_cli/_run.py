@@ -20,7 +20,7 @@ from typing import Final, TextIO
 from .._client import MailkitClient
 from ._connect import endpoint, make_client
 from ._exit import CliError, ExitCode
-from ._input import InputLine, open_input, parse_input
+from ._input import InputLine, addresses_only, open_input, parse_input
 from ._job import Job
 from ._journal import Journal, describe
 from ._kinds import KINDS
@@ -39,6 +39,8 @@ def run_job(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     job = _job(args, err)
     if args.report:
         check_report_target(args.report)  # found out before anything is sent, not after
+    if job.output is not None and job.kind.output is not None and not args.dry_run:
+        job.kind.output.check(job.output)
     client = make_client(args, concurrency=args.concurrency)  # credentials are checked first
     try:
         with _locked(job):
@@ -65,11 +67,18 @@ def _job(args: argparse.Namespace, err: TextIO) -> Job:
     if args.journal == ":memory:":
         raise CliError("--journal :memory: would forget the job at once; name a file")
     journal = args.journal or f"{args.input}.journal.sqlite"
-    if args.report and os.path.abspath(args.report) in {
-        os.path.abspath(journal),
-        os.path.abspath(args.input),
-    }:
+    kind = KINDS[args.command]
+    output = kind.output.path(args) if kind.output is not None else None
+    taken = {os.path.abspath(journal), os.path.abspath(args.input)}
+    if args.report and os.path.abspath(args.report) in taken:
         raise CliError(f"--report {args.report} would replace the job's input or journal")
+    if output is not None and kind.output is not None:
+        if args.report:
+            taken.add(os.path.abspath(args.report))
+        if os.path.abspath(output) in taken:
+            raise CliError(
+                f"{kind.output.option} {output} would replace the job's input, journal or report"
+            )
     summary = Summary(
         command=args.command,
         protocol=args.protocol,
@@ -82,7 +91,7 @@ def _job(args: argparse.Namespace, err: TextIO) -> Job:
         statuses={},
         dry_run=args.dry_run,
     )
-    return Job(args, KINDS[args.command], journal, summary, err)
+    return Job(args, kind, journal, summary, err, output)
 
 
 @contextlib.contextmanager
@@ -129,6 +138,8 @@ def _prepare(job: Job) -> Journal:
             if journal.params() is None:
                 csv_hint = Path(args.input).suffix.lower() == ".csv"
                 lines = _decoded(parse_input(text, csv_hint=csv_hint), args.input)
+                if not job.kind.ids:
+                    lines = addresses_only(lines, job.kind.name)
                 journal.load(lines, lambda: {**params, "input_sha256": hashing.sha256.hexdigest()})
                 _problems(journal, journal.counts(), job.err)
             else:
@@ -241,6 +252,9 @@ def _report(job: Job) -> None:
         _fill(job.summary, journal.counts())
         if job.args.report:
             write_report(job.args.report, journal.rows())
+        if job.output is not None and job.kind.output is not None:
+            job.kind.output.write(job.output, journal.data_rows())
+            job.summary.output = job.output
     except sqlite3.Error as exc:
         raise CliError(
             f"the journal {job.journal} could not be read for the report ({describe(exc)}); "

@@ -106,6 +106,8 @@ class _Sender:
         self.stopper.install()
         try:
             async with client:
+                if self.kind.precheck is not None and self.pending:
+                    await self.kind.precheck(client, self.args)
                 try:
                     self.batch = self.kind.start(client, self.feeder.items(), self.args)
                 except InvalidArgumentError as exc:  # before anything is sent
