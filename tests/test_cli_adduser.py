@@ -111,8 +111,25 @@ def test_a_list_that_does_not_exist_is_refused_before_anything_is_sent(tmp_path:
     line = one_line_error(done)
     assert "--list 77: the account has no such mailing list (it has 1 (Default))" in line
     assert "nothing was sent" in line
+    assert "new --journal" in line
     assert calls == ["mailkit.mailinglist.list"]
     assert confirmations == {}
+
+
+def test_after_a_wrong_list_the_right_one_runs_on_a_new_journal(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "in.txt", addresses(3))
+    with served_emulator(account()) as server:
+        wrong = run_cli(
+            "adduser", str(source), "--list", "77", "--base-url", server.base_url, "--quiet"
+        )
+        right = run_cli(
+            "adduser", str(source), "--list", "1", "--base-url", server.base_url, "--quiet",
+            "--journal", str(tmp_path / "right.journal.sqlite"),
+        )  # fmt: skip
+        confirmations = server.read(lambda emu: emu.confirmations_sent)
+    assert wrong.returncode == 2
+    assert right.returncode == 0, right.stderr
+    assert sorted(confirmations.values()) == [1, 1, 1]
 
 
 def test_bad_list_ids_are_usage_errors(tmp_path: Path) -> None:

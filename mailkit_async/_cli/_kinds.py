@@ -219,7 +219,8 @@ async def _list_exists(client: MailkitClient, args: argparse.Namespace) -> None:
         more = ", ..." if len(lists) > 10 else ""
         raise CliError(
             f"--list {args.list_id}: the account has no such mailing list (it has "
-            f"{known or 'none'}{more}): nothing was sent"
+            f"{known or 'none'}{more}): nothing was sent; this job's journal keeps its "
+            "--list, so run the right one with a new --journal"
         )
 
 
