@@ -137,6 +137,17 @@ async def run_queue(
     await asyncio.gather(*workers)
 
 
+async def timed_queue(
+    one: Callable[[int], Awaitable[None]], args: argparse.Namespace, timed: Timed
+) -> dict[str, Any]:
+    """`run_queue` over the warm-up calls, then over `args.calls` calls, timed."""
+    n = args.concurrency
+    await run_queue(one, 0, warmup_calls(n), n, timed)
+    timed.start()
+    await run_queue(one, warmup_calls(n), args.calls, n, timed)
+    return timed.stop(args.calls)
+
+
 def check_json(status: int, body: bytes) -> None:
     if status != 200 or int(json.loads(body)["error_status"]) != 0:
         raise RunError(f"HTTP {status}")
@@ -161,10 +172,7 @@ async def raw_httpx(
             response = await client.post(url, content=body, headers=JSON_HEADERS)
             check_json(response.status_code, response.content)
 
-        await run_queue(one, 0, warmup_calls(n), n, timed)
-        timed.start()
-        await run_queue(one, warmup_calls(n), args.calls, n, timed)
-        return timed.stop(args.calls)
+        return await timed_queue(one, args, timed)
 
 
 async def raw_aiohttp(
@@ -182,10 +190,7 @@ async def raw_aiohttp(
             async with session.post(url, data=body, headers=JSON_HEADERS) as response:
                 check_json(response.status, await response.read())
 
-        await run_queue(one, 0, warmup_calls(n), n, timed)
-        timed.start()
-        await run_queue(one, warmup_calls(n), args.calls, n, timed)
-        return timed.stop(args.calls)
+        return await timed_queue(one, args, timed)
 
 
 async def raw_builtin(
@@ -212,10 +217,7 @@ async def raw_builtin(
             reply = await sender.post(url, body, JSON_HEADERS, **extra)
             check_json(reply.status, reply.body)
 
-        await run_queue(one, 0, warmup_calls(n), n, timed)
-        timed.start()
-        await run_queue(one, warmup_calls(n), args.calls, n, timed)
-        return timed.stop(args.calls)
+        return await timed_queue(one, args, timed)
     finally:
         await sender.aclose()
 

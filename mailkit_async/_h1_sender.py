@@ -40,6 +40,8 @@ __all__ = ["H1Sender"]
 #: Bodies up to this size go out in one write with the head (one syscall, one TCP segment);
 #: larger ones are written apart, uncopied.
 _COALESCE_LIMIT: Final = 64 * 1024
+#: New connections tried for one request when the server closes them before it is written.
+_CONNECT_ATTEMPTS: Final = 3
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE: Final = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 #: Set by the sender itself; a caller's copy would contradict the framing.
@@ -229,6 +231,21 @@ class _Connection(asyncio.Protocol):
             and not transport.get_write_buffer_size()
         )
 
+    def sound(self) -> bool:
+        """Fit to carry the next request: open, with nothing from the server waiting, and
+        idle for less than its server is known to keep a connection (`_keepalive`).
+
+        Asks the kernel, not only the loop's callbacks: a loop that was busy has not yet
+        seen a FIN or stray bytes that the kernel already holds.
+        """
+        now = time.monotonic()
+        return (
+            self.usable
+            and now < self.idle_until
+            and now - self.idle_since < self.origin.keep_for
+            and not self.readable()
+        )
+
     def readable(self) -> bool:
         """Whether the socket holds bytes or an end of stream not yet read: an idle
         connection like that was closed by the server, or carries bytes nobody asked for.
@@ -393,7 +410,7 @@ class H1Sender:
         try:
             connection = self._reuse(target.origin)
             if connection is None:
-                connection = await self._connect(target, loop, due)
+                connection = await self._connect_sound(target, loop, due)
             parser = ResponseParser(self._max_body)
             try:
                 await connection.exchange(
@@ -439,21 +456,31 @@ class H1Sender:
         if origin is None or not origin.idle:
             return None
         idle = origin.idle
-        now = time.monotonic()
         while idle:
             connection = idle.pop()
-            # Checked now, not only through the loop's callbacks: a loop that was busy has
-            # not yet seen a FIN or stray bytes that the kernel already holds.
-            if (
-                connection.usable
-                and now < connection.idle_until
-                and now - connection.idle_since < origin.keep_for
-                and not connection.readable()
-            ):
+            if connection.sound():
                 return connection
             connection.abort()
             self._all.discard(connection)
         return None
+
+    async def _connect_sound(
+        self, target: _Target, loop: asyncio.AbstractEventLoop, due: float
+    ) -> _Connection:
+        """A new connection that its server has not already closed as the request goes out.
+
+        A server's idle timer may run from the moment it accepts a connection (aiohttp's
+        does): a process that got no CPU for longer than that after its connect completed
+        would write into a connection the server has closed, and lose the call. (Over TLS a
+        readable socket says nothing: the server's session tickets follow the handshake.)
+        """
+        for _ in range(_CONNECT_ATTEMPTS):
+            connection = await self._connect(target, loop, due)
+            if target.tls or (connection.usable and not connection.readable()):
+                return connection
+            connection.abort()
+            self._all.discard(connection)
+        raise ConnectError("the server closed each new connection before a request was sent")
 
     def _release(self, connection: _Connection, parser: ResponseParser) -> None:
         if not connection.reusable:

@@ -120,8 +120,9 @@ class HttpxSender:
                 raise _translate(exc) from exc
             except httpx.InvalidURL as exc:
                 raise ConfigurationError(f"invalid URL: {exc}") from exc
-        # Not reached in practice: every pooled connection would have to be stale.
-        raise ConnectionDroppedError("no usable connection")  # pragma: no cover
+        # Not reached in practice: every pooled connection would have to be stale. Not a
+        # byte of the request was written.
+        raise ConnectError("no usable connection")  # pragma: no cover
 
     def _forget(self, orphan: asyncio.Task[HttpReply]) -> None:
         self._orphans.discard(orphan)
@@ -260,6 +261,7 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
     def __init__(self, stream: httpcore.AsyncNetworkStream, limit: IdleLimit) -> None:
         self._stream = stream
         self._limit = limit
+        self._fresh = True  # no request written yet
         self._framing: ResponseParser | None = None  # the answer being read, if any
         self._started = False  # its first bytes show HTTP/1.
         self._idle_since: float | None = None  # since its last answer was read whole
@@ -305,6 +307,11 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
             if self._unusable():
                 raise _StaleConnectionError
             self._idle_since = None
+        elif self._fresh and self._unusable():
+            # A server's idle timer may run from the accept (aiohttp's does): a process that
+            # got no CPU for longer than that after connecting finds the connection closed.
+            raise _StaleConnectionError
+        self._fresh = False
         if self._framing is None and buffer:
             self._framing = ResponseParser(0, keep_body=False)
             self._started = False
@@ -320,7 +327,10 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> httpcore.AsyncNetworkStream:
         stream = await self._stream.start_tls(ssl_context, server_hostname, timeout)
-        return _CheckedStream(stream, self._limit)
+        checked = _CheckedStream(stream, self._limit)
+        # A readable socket says nothing here: the server's session tickets follow the handshake.
+        checked._fresh = False
+        return checked
 
     def get_extra_info(self, info: str) -> typing.Any:
         if info == "is_readable":

@@ -5,7 +5,8 @@ A thin layer over the library's own loopback server core (`mailkit_async.testing
 behaviour from `plan` (then `default`): a `Reply`, or one of the `Action`s that misbehave
 (hang up, never answer). Replies can be hostile: raw bytes, endless streams, an answer before
 the body is read, a second answer nobody asked for. The server keeps what it saw
-(`requests`, `connections`) so tests assert on server-side truth.
+(`requests`, `connections`) so tests assert on server-side truth. `reading_nothing` is a
+server that never reads at all, so a client's write stalls.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "Reply",
     "Request",
     "closed_port",
+    "reading_nothing",
     "serve",
     "serve_in_thread",
 ]
@@ -234,3 +236,21 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def reading_nothing() -> AsyncIterator[str]:
+    """The base URL of a server that accepts connections and never reads from them."""
+    stalled = asyncio.Event()
+
+    async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await stalled.wait()
+        writer.close()
+
+    listener = await asyncio.start_server(never_read, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+    finally:
+        stalled.set()
+        listener.close()
+        await listener.wait_closed()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
+import mailkit_async as mk
 from mailkit_async._functions import FUNCTIONS, FunctionSpec, Slot, SlotKind
 
 CLIENT_ID = "12345"
@@ -261,6 +262,20 @@ class RunningStack:
             return list(self._calls)
         assert self._log is not None
         return read_log(self._log)
+
+    def last_call(self, function: str) -> list[dict[str, Any]]:
+        """The params of the last call received, which must be of `function`."""
+        record = self.records()[-1]
+        assert record["method"] == function
+        params = record["params"]
+        assert isinstance(params, list)
+        return params
+
+    def client(self, **options: object) -> mk.MailkitClient:
+        """An XML-RPC client of this server, client_id "12345" unless given."""
+        options.setdefault("client_id", CLIENT_ID)
+        options.setdefault("protocol", "xmlrpc")
+        return mk.MailkitClient(client_md5=CLIENT_MD5, base_url=self.base_url, **options)  # type: ignore[arg-type]
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""Clients wired to the emulator, in-process and over real loopback HTTP, for both protocols."""
+"""Fixtures: clients wired to the emulator, in-process and over real loopback HTTP, for both
+protocols and both engines, so that one test proves its claim on every mount."""
 
 from __future__ import annotations
 

@@ -49,6 +49,13 @@ class CountingTransport(httpx.AsyncBaseTransport):
             self.in_flight -= 1
 
 
+def emulated(emulator: MailkitEmulator, **options: int) -> mk.MailkitClient:
+    """A client of `emulator`, in process."""
+    return mk.MailkitClient(
+        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator), **options  # type: ignore[arg-type]
+    )
+
+
 @asynccontextmanager
 async def under_fault_mix(
     emulator: MailkitEmulator, protocol: str, *, seed: int, engine: str
@@ -104,9 +111,7 @@ async def test_one_outcome_per_input_including_bad_ones() -> None:
         "nobody@example.com",
         "jane@example.com",
     ]
-    async with mk.MailkitClient(
-        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator)
-    ) as client:
+    async with emulated(emulator) as client:
         batch = client.wipe_many(items, concurrency=1, ordered=True)
         outcomes = [o async for o in batch]
     assert [o.item for o in outcomes] == items
@@ -152,9 +157,7 @@ async def test_input_is_read_lazily_from_sync_and_async_iterables() -> None:
             await asyncio.sleep(0)
             yield f"a{i}@example.com"
 
-    async with mk.MailkitClient(
-        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator), max_concurrency=10
-    ) as client:
+    async with emulated(emulator, max_concurrency=10) as client:
         async with client.wipe_many(endless(), concurrency=10) as batch:
             seen = 0
             async for _ in batch:
@@ -175,9 +178,7 @@ async def test_a_failing_input_ends_the_batch_with_its_error() -> None:
         yield "a@example.com"
         raise RuntimeError("the caller's bug")
 
-    async with mk.MailkitClient(
-        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator)
-    ) as client:
+    async with emulated(emulator) as client:
         with pytest.raises(RuntimeError, match="caller's bug"):
             async for _ in client.wipe_many(broken(), concurrency=3):
                 pass
@@ -251,9 +252,7 @@ async def test_cancellation_churn_leaves_the_client_usable(engine: str) -> None:
 async def test_rate_spaces_requests_evenly() -> None:
     """rate=100 keeps 30 requests from all starting at once (a behaviour bound, loose)."""
     emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
-    async with mk.MailkitClient(
-        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator)
-    ) as client:
+    async with emulated(emulator) as client:
         started = time.monotonic()
         outcomes = [
             o async for o in client.wipe_many((f"u{i}@example.com" for i in range(30)), rate=100)
@@ -399,9 +398,7 @@ async def test_map_fans_out_any_call_and_counts_each_items_attempts(protocol: st
 async def test_map_turns_a_refused_argument_into_that_items_outcome() -> None:
     """A bad item fails alone, before anything is sent for it; the others go through."""
     emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
-    async with mk.MailkitClient(
-        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator)
-    ) as client:
+    async with emulated(emulator) as client:
         outcomes = [
             o async for o in client.map(client.wipe, ["a@example.com", "not an address", 7])
         ]
@@ -415,9 +412,7 @@ async def test_map_turns_a_refused_argument_into_that_items_outcome() -> None:
 async def test_map_paces_every_call_it_makes() -> None:
     """rate= reaches the calls `work` makes: 20 calls at 200/s take at least 19 intervals."""
     emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
-    async with mk.MailkitClient(
-        CLIENT_ID, CLIENT_MD5, transport=EmulatorTransport(emulator)
-    ) as client:
+    async with emulated(emulator) as client:
         started = time.monotonic()
         outcomes = [
             o

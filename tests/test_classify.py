@@ -1,4 +1,12 @@
-"""Every documented response string, in both the JSON and the XML-RPC shape, to its status."""
+"""Every documented response string, in both the JSON and the XML-RPC shape, to its status.
+
+Proves that each string of the wipe and revalidate tables (every one, counted) gives its
+status in every shape it travels in, a bare XML-RPC address only when it is the recipient
+asked about; that undocumented strings, or a success string with a non-zero error_status,
+are an explicit unknown with the raw text; that wrong shapes raise MalformedResponseError and
+the global strings (not their near misses) AuthenticationError; and that extra_messages add
+strings and patterns, checked.
+"""
 
 from __future__ import annotations
 

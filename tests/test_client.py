@@ -1,4 +1,12 @@
-"""MailkitClient against the emulator: both protocols, in-process and over loopback HTTP."""
+"""MailkitClient against the emulator, both protocols, in-process and over loopback HTTP.
+
+Proves that wipe and revalidate send what their pages document and read every documented
+answer (including the page strings, sent over the wire) as its status; that wrong
+credentials and a disallowed IP raise AuthenticationError; that bad arguments fail before
+any request; that a closed client refuses calls, a caller's http_client is left open, one
+client serves many tasks and keeps its connections alive; and that a custom codec and
+extra_messages plug in where documented.
+"""
 
 from __future__ import annotations
 

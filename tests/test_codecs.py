@@ -1,4 +1,12 @@
-"""The two codecs: envelopes, positional orders, the published documents, refusals."""
+"""The two codecs: what they send and what they read, against the published documents.
+
+Proves that the JSON envelope is the published example (flags as "true"/"false" strings only
+where documented, non-ASCII as UTF-8); that XML-RPC calls carry the credentials and then the
+documented positions in their documented types (absent ones as their kind's empty value or
+left off at the end, `<nil/>` only when asked, the revalidate dummy placeholder kept); that
+both refuse what they cannot carry before anything is sent; and that the published answer
+documents, and the echoes servers really send, decode as documented.
+"""
 
 from __future__ import annotations
 

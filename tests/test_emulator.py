@@ -1,4 +1,12 @@
-"""The emulator core, driven with raw request documents through `handle` and in-process httpx."""
+"""The emulator core, driven with raw request documents through `handle` and in-process httpx.
+
+Proves that each function answers the documented request documents (the published pages'
+examples, both protocols) with the documented answer and state change: wipe's queue and
+daily run, revalidate with and without agreement, unsubscribe and its getstatus, getstatus
+records; that credentials, allowed IPs, unknown functions, other paths and methods and
+malformed bodies get the documented refusal, and any body at all an HTTP answer; and that
+`inject`, the call log and the state views behave as documented.
+"""
 
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ import gc
 import json
 import math
 import time
-import xmlrpc.client
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,29 +28,28 @@ from mailkit_async.testing import (
     serve,
 )
 
-from ._lifecycle import LIFECYCLE, LifecycleCall, b64, new_account, request, truth
+from ._lifecycle import (
+    CLIENT_ID,
+    JANE,
+    LIFECYCLE,
+    MD5,
+    PATHS,
+    LifecycleCall,
+    b64,
+    json_body,
+    new_account,
+    request,
+    truth,
+    xml_body,
+)
 
-CLIENT_ID = "12345"
-MD5 = "0123456789abcdef0123456789abcdef"
-JANE = 12345678
 WIPE = "mailkit.email.wipe"
 REVALIDATE = "mailkit.email.revalidate"
-PATHS = {"json": "/json.fcgi", "xmlrpc": "/rpc.fcgi"}
 NO_FAULTS = dict.fromkeys(
     ["http_429", "http_503", "http_502", "drop_before", "drop_after", "truncate", "slow"], 0
 )
 DISCONNECTED = "Server disconnected without sending a response."
 CUT_SHORT = "peer closed connection without sending complete message body"
-
-
-def json_body(function: str, **params: Any) -> bytes:
-    return json.dumps(
-        {"function": function, "id": CLIENT_ID, "md5": MD5, "parameters": params}
-    ).encode()
-
-
-def xml_body(function: str, *params: Any) -> bytes:
-    return xmlrpc.client.dumps((int(CLIENT_ID), MD5, *params), function, allow_none=True).encode()
 
 
 def wipe(protocol: str, id_email: int = JANE) -> tuple[str, bytes]:

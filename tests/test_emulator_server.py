@@ -1,4 +1,11 @@
-"""The emulator on a real loopback HTTP/1.1 server, driven by httpx and by raw sockets."""
+"""The emulator on a real loopback HTTP/1.1 server, driven by httpx and by raw sockets.
+
+Proves that the server answers both protocols as the in-process core does; that it keeps
+connections alive, honours Connection: close and HTTP/1.0, answers pipelined requests in
+order and many concurrent clients; that what it cannot serve is refused and closed; that a
+client leaving mid-request does not hurt it; and that it listens on loopback only and, on
+exit (even through an exception), closes every connection and leaves no task behind.
+"""
 
 from __future__ import annotations
 

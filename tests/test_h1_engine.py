@@ -1,4 +1,12 @@
-"""The built-in HTTP engine on loopback sockets: pooling, timeouts, cancellation, TLS, choice."""
+"""The built-in HTTP engine on loopback sockets: pooling, timeouts, cancellation, TLS, choice.
+
+Proves that sequential calls share one connection, that a connection the server will not
+keep, closed while idle or past its expiry is never reused, and that a cancelled exchange
+never returns its connection to the pool; that the pool timeout never sends, the deadline
+bounds the wait and the exchange, a stalled write times out, a large body goes out whole and
+header injection is refused before connecting; that HTTPS verifies against the given CA; and
+that `engine=` (and a proxy in the environment) picks the engine, contradictions refused.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ import trustme
 import mailkit_async as mk
 from mailkit_async._h1_sender import H1Sender
 from mailkit_async.testing import EmulatorTransport, MailkitEmulator
-from tests._loopback import Action, LoopbackServer, Reply, serve
+from tests._loopback import Action, LoopbackServer, Reply, reading_nothing, serve
 
 from .conftest import CLIENT_ID, CLIENT_MD5
 
@@ -131,27 +139,15 @@ async def test_deadline_bounds_the_wait_for_a_connection_and_the_exchange() -> N
 
 
 async def test_write_timeout_when_the_server_reads_nothing() -> None:
-    stalled = asyncio.Event()
-
-    async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await stalled.wait()
-        writer.close()
-
-    listener = await asyncio.start_server(never_read, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    h1 = sender(timeout=httpx.Timeout(5.0, write=0.3))
-    try:
-        with pytest.raises(mk.RequestTimeoutError) as caught:
-            # Far more than loopback socket buffers hold, so the write must stall.
-            await h1.post(
-                f"http://127.0.0.1:{port}/json.fcgi", b"x" * (64 << 20), {}
-            )
-        assert caught.value.request_sent is True
-    finally:
-        stalled.set()
-        await h1.aclose()
-        listener.close()
-        await listener.wait_closed()
+    async with reading_nothing() as base_url:
+        h1 = sender(timeout=httpx.Timeout(5.0, write=0.3))
+        try:
+            with pytest.raises(mk.RequestTimeoutError) as caught:
+                # Far more than loopback socket buffers hold, so the write must stall.
+                await h1.post(f"{base_url}/json.fcgi", b"x" * (64 << 20), {})
+            assert caught.value.request_sent is True
+        finally:
+            await h1.aclose()
 
 
 async def test_large_body_goes_out_whole() -> None:

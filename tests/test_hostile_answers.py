@@ -20,7 +20,7 @@ import pytest
 
 import mailkit_async as mk
 from mailkit_async._h1_sender import H1Sender
-from tests._loopback import LoopbackServer, Reply, serve, serve_in_thread
+from tests._loopback import LoopbackServer, Reply, reading_nothing, serve, serve_in_thread
 
 CLIENT_ID = "12345"
 CLIENT_MD5 = "0123456789abcdef0123456789abcdef"
@@ -216,20 +216,12 @@ async def test_an_early_413_is_an_http_status_error() -> None:
 
 async def test_the_deadline_bounds_writing_the_body(engine: str) -> None:
     """A server that reads nothing: the call ends at its deadline, not the write timeout."""
-    stalled = asyncio.Event()
-
-    async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await stalled.wait()
-        writer.close()
-
-    listener = await asyncio.start_server(never_read, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
     policy = mk.RetryPolicy(max_attempts=1, deadline=0.5)
-    try:
+    async with reading_nothing() as base_url:
         async with mk.MailkitClient(
             CLIENT_ID,
             CLIENT_MD5,
-            base_url=f"http://127.0.0.1:{port}",
+            base_url=base_url,
             engine=engine,  # type: ignore[arg-type]
             timeout=httpx.Timeout(10.0),
             retry=policy,
@@ -241,10 +233,6 @@ async def test_the_deadline_bounds_writing_the_body(engine: str) -> None:
             # Encoding 32 MiB comes before the deadline starts; the rest is bounded by it.
             assert time.monotonic() - started < 5.0
         assert caught.value.request_sent is True
-    finally:
-        stalled.set()
-        listener.close()
-        await listener.wait_closed()
 
 
 # --- keep-alive: closed while the loop was busy, retired before the server closes ----------

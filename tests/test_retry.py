@@ -1,4 +1,12 @@
-"""Retries: the pure decision and backoff by table, then against the fault-injecting emulator."""
+"""Retries: the pure decision and backoff by table, then against the fault-injecting emulator.
+
+Proves that the decision (retry, give up, or OutcomeUnknownError) and the backoff follow
+their tables, Retry-After honoured up to the cap; that a policy checks its values; and that
+against injected faults a wipe retries through each one, an unsafe revalidate is never sent
+again after a drop but is after a 503, attempts run out, a long Retry-After fails at once
+with the wait, a stalled server ends the call within its deadline, and `idempotent=`
+overrides what the library knows.
+"""
 
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime
-import json
 import logging
 import pickle
 import re
@@ -41,17 +40,6 @@ PIECES = tuple(SECRET[i : i + _WINDOW] for i in range(len(SECRET) - _WINDOW + 1)
 _ANY_PIECE = re.compile("|".join(PIECES))
 ADDRESS = "jane@example.com"
 
-JSON_OK = Reply(
-    headers=(("Content-Type", "application/json"),),
-    body=json.dumps(
-        {"ID_email": 12345678, "email": ADDRESS, "error_status": 0, "error": "OK"}
-    ).encode(),
-)
-XML_OK = Reply(
-    headers=(("Content-Type", "text/xml"),),
-    body=b"<?xml version='1.0'?>\n<methodResponse><params><param><value><string>OK</string>"
-    b"</value></param></params></methodResponse>",
-)
 UNAUTHORIZED = {
     "json": Reply(body=b'{"error_status":1,"error":"Unauthorized"}'),
     "xmlrpc": Reply(
@@ -204,6 +192,20 @@ FAILURES: dict[str, Failure] = {
 }
 
 
+def secret_client(
+    base_url: str, *, engine: str = "builtin", protocol: str = "json", **options: Any
+) -> mk.MailkitClient:
+    """A client holding SECRET as its md5, for `base_url` through `engine`."""
+    return mk.MailkitClient(
+        CLIENT_ID,
+        SECRET,
+        protocol=protocol,  # type: ignore[arg-type]
+        engine=engine,  # type: ignore[arg-type]
+        base_url=base_url,
+        **options,
+    )
+
+
 @asynccontextmanager
 async def client_facing(
     failure: Failure, engine: str, protocol: str
@@ -217,14 +219,7 @@ async def client_facing(
         else:
             server.default = behaviour
             base_url = server.base_url
-        async with mk.MailkitClient(
-            CLIENT_ID,
-            SECRET,
-            protocol=protocol,  # type: ignore[arg-type]
-            engine=engine,  # type: ignore[arg-type]
-            base_url=base_url,
-            **options,
-        ) as client:
+        async with secret_client(base_url, engine=engine, protocol=protocol, **options) as client:
             yield client, server
 
 
@@ -398,13 +393,9 @@ async def test_loopback_emulator_failures_keep_the_md5_out(
     emulator.faults = Faults(drop_after=1.0)
     async with serve(emulator) as server:
         for engine in ("builtin", "httpx"):
-            async with mk.MailkitClient(
-                CLIENT_ID,
-                SECRET,
-                protocol=protocol,  # type: ignore[arg-type]
-                engine=engine,  # type: ignore[arg-type]
-                base_url=server.base_url,
-                retry=mk.RetryPolicy(max_attempts=1),
+            once = mk.RetryPolicy(max_attempts=1)
+            async with secret_client(
+                server.base_url, engine=engine, protocol=protocol, retry=once
             ) as client:
                 with pytest.raises(mk.ConnectionDroppedError) as info:
                     await client.wipe(ADDRESS)
@@ -453,12 +444,8 @@ async def test_the_md5_still_reaches_the_server_intact() -> None:
     async with serve(emulator) as server:
         for protocol in ("json", "xmlrpc"):
             for engine in ("builtin", "httpx"):
-                async with mk.MailkitClient(
-                    CLIENT_ID,
-                    SECRET,
-                    protocol=protocol,  # type: ignore[arg-type]
-                    engine=engine,  # type: ignore[arg-type]
-                    base_url=server.base_url,
+                async with secret_client(
+                    server.base_url, engine=engine, protocol=protocol
                 ) as client:
                     await client.wipe(jane.id_email)
     assert emulator.wipe_requests == {jane.id_email: 4}
@@ -468,9 +455,7 @@ async def test_a_cancelled_call_leaves_nothing_readable(records: list[logging.Lo
     """Cancellation mid-exchange (a caller's timeout) passes through the same frames."""
     async with serve_loopback(Action.HANG) as server:
         for engine in ("builtin", "httpx"):
-            async with mk.MailkitClient(
-                CLIENT_ID, SECRET, engine=engine, base_url=server.base_url  # type: ignore[arg-type]
-            ) as client:
+            async with secret_client(server.base_url, engine=engine) as client:
                 task = asyncio.ensure_future(client.wipe(ADDRESS))
                 await server.seen_request.wait()
                 server.seen_request.clear()

@@ -11,7 +11,6 @@ becomes a typed fault, not a crash. The other stacks are in test_xmlrpc_stacks_o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -36,20 +35,6 @@ def stack(request: pytest.FixtureRequest) -> Iterator[RunningStack]:
         yield running
 
 
-def client(stack: RunningStack, **options: object) -> mk.MailkitClient:
-    options.setdefault("client_id", "12345")
-    options.setdefault("protocol", "xmlrpc")
-    return mk.MailkitClient(client_md5=CLIENT_MD5, base_url=stack.base_url, **options)  # type: ignore[arg-type]
-
-
-def last_call(stack: RunningStack, function: str) -> list[dict[str, Any]]:
-    record = stack.records()[-1]
-    assert record["method"] == function
-    params = record["params"]
-    assert isinstance(params, list)
-    return params
-
-
 def test_the_table_gives_cases_for_every_ordered_function() -> None:
     assert {"mailkit.email.wipe", "mailkit.email.revalidate"} <= {case.function for case in CASES}
     # Nothing to send only where the function takes nothing (or, with only the required
@@ -64,9 +49,9 @@ def test_the_table_gives_cases_for_every_ordered_function() -> None:
 async def test_each_position_arrives_as_its_documented_type(
     stack: RunningStack, case: Case
 ) -> None:
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         await mailkit.call(case.function, case.params)
-    received = last_call(stack, case.function)
+    received = stack.last_call(case.function)
     assert received[0] == {"type": "int", "value": 12345}
     assert received[1] == {"type": "string", "value": CLIENT_MD5}
     assert disagreements(received[2:], case.expected) == []
@@ -75,10 +60,10 @@ async def test_each_position_arrives_as_its_documented_type(
 
 @pytest.mark.parametrize("client_id", list(CLIENT_IDS))
 async def test_client_id_arrives_unchanged(stack: RunningStack, client_id: str) -> None:
-    async with client(stack, client_id=client_id) as mailkit:
+    async with stack.client(client_id=client_id) as mailkit:
         await mailkit.wipe("a@example.com")
     kind, value = CLIENT_IDS[client_id]
-    assert last_call(stack, "mailkit.email.wipe")[0] == {"type": kind, "value": value}
+    assert stack.last_call("mailkit.email.wipe")[0] == {"type": kind, "value": value}
 
 
 @pytest.mark.parametrize(
@@ -87,17 +72,17 @@ async def test_client_id_arrives_unchanged(stack: RunningStack, client_id: str) 
 async def test_wipe_is_sent_as_one_string_and_its_answer_read(
     stack: RunningStack, recipient: int | str, sent: str
 ) -> None:
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         result = await mailkit.wipe(recipient)
-    assert last_call(stack, "mailkit.email.wipe")[2:] == [{"type": "string", "value": sent}]
+    assert stack.last_call("mailkit.email.wipe")[2:] == [{"type": "string", "value": sent}]
     assert result.status is mk.WipeStatus.QUEUED
     assert (result.email, result.id_email) == (sent, 12345678)
 
 
 async def test_revalidate_is_sent_whole_with_empty_strings(stack: RunningStack) -> None:
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         result = await mailkit.revalidate("a@example.com", agreement=False, language="en")
-    assert [(p["type"], p["value"]) for p in last_call(stack, "mailkit.email.revalidate")[2:]] == [
+    assert [(p["type"], p["value"]) for p in stack.last_call("mailkit.email.revalidate")[2:]] == [
         ("string", "a@example.com"),
         ("string", ""),  # ID_message: XML-RPC has no empty <int>
         ("boolean", False),
@@ -111,9 +96,9 @@ async def test_revalidate_is_sent_whole_with_empty_strings(stack: RunningStack) 
 async def test_integers_past_32_bits_go_as_i8_which_this_server_reads(
     stack: RunningStack,
 ) -> None:
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         await mailkit.call("mailkit.test.i8", [2**40, -(2**63)])
-    assert last_call(stack, "mailkit.test.i8")[2:] == [
+    assert stack.last_call("mailkit.test.i8")[2:] == [
         {"type": "int", "value": 2**40},
         {"type": "int", "value": -(2**63)},
     ]
@@ -121,7 +106,7 @@ async def test_integers_past_32_bits_go_as_i8_which_this_server_reads(
 
 async def test_an_answer_this_server_cannot_write_is_a_typed_fault(stack: RunningStack) -> None:
     # xmlrpc.client refuses ints past 32 bits; the server answers a fault, and we raise it.
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         with pytest.raises(mk.XmlRpcFaultError) as caught:
             await mailkit.call("mailkit.test.int40", [])
     assert caught.value.fault_code == 1
@@ -129,7 +114,7 @@ async def test_an_answer_this_server_cannot_write_is_a_typed_fault(stack: Runnin
 
 
 async def test_a_fault_and_an_empty_struct_are_read(stack: RunningStack) -> None:
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         with pytest.raises(mk.XmlRpcFaultError) as caught:
             await mailkit.call("mailkit.test.fault", [])
         assert await mailkit.call("mailkit.test.empty_struct", []) == {}
@@ -139,8 +124,8 @@ async def test_a_fault_and_an_empty_struct_are_read(stack: RunningStack) -> None
 async def test_send_nil_sends_nil_to_a_server_that_reads_it(stack: RunningStack) -> None:
     # Python's server reads <nil/> in a request whatever allow_none says (that governs
     # answers); the option exists for servers like this one.
-    async with client(stack, protocol=mk.XmlRpcCodec(send_nil=True)) as mailkit:
+    async with stack.client(protocol=mk.XmlRpcCodec(send_nil=True)) as mailkit:
         await mailkit.call("mailkit.test.nil", [None])
         await mailkit.revalidate("a@example.com", agreement=True)
-    assert last_call(stack, "mailkit.email.revalidate")[3] == {"type": "nil", "value": None}
+    assert stack.last_call("mailkit.email.revalidate")[3] == {"type": "nil", "value": None}
     assert stack.records()[-2]["params"][2] == {"type": "nil", "value": None}

@@ -21,7 +21,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -161,35 +160,21 @@ def stack(
                 process.wait(10)
 
 
-def client(stack: RunningStack, **options: object) -> mk.MailkitClient:
-    options.setdefault("client_id", "12345")
-    options.setdefault("protocol", "xmlrpc")
-    return mk.MailkitClient(client_md5=CLIENT_MD5, base_url=stack.base_url, **options)  # type: ignore[arg-type]
-
-
-def last_call(stack: RunningStack, function: str) -> list[dict[str, Any]]:
-    record = stack.records()[-1]
-    assert record["method"] == function
-    params = record["params"]
-    assert isinstance(params, list)
-    return params
-
-
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 async def test_each_position_arrives_as_its_documented_type(
     stack: RunningStack, case: Case
 ) -> None:
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         await mailkit.call(case.function, case.params)
-    received = last_call(stack, case.function)
+    received = stack.last_call(case.function)
     assert disagreements(received, (("int", 12345), ("string", CLIENT_MD5), *case.expected)) == []
 
 
 @pytest.mark.parametrize("client_id", list(CLIENT_IDS))
 async def test_client_id_arrives_unchanged(stack: RunningStack, client_id: str) -> None:
-    async with client(stack, client_id=client_id) as mailkit:
+    async with stack.client(client_id=client_id) as mailkit:
         await mailkit.wipe("a@example.com")
-    assert disagreements(last_call(stack, "mailkit.email.wipe")[:1], (CLIENT_IDS[client_id],)) == []
+    assert disagreements(stack.last_call("mailkit.email.wipe")[:1], (CLIENT_IDS[client_id],)) == []
 
 
 @pytest.mark.parametrize(
@@ -199,24 +184,24 @@ async def test_wipe_reads_the_stacks_own_answer(
     stack: RunningStack, recipient: int | str, sent: str
 ) -> None:
     # Frontier and XMLRPC::Lite type the echoed "12345678" by its look: it comes back <int>.
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         result = await mailkit.wipe(recipient)
-    assert disagreements(last_call(stack, "mailkit.email.wipe")[2:], (("string", sent),)) == []
+    assert disagreements(stack.last_call("mailkit.email.wipe")[2:], (("string", sent),)) == []
     assert result.status is mk.WipeStatus.QUEUED
     assert (result.email, result.id_email, result.error_status) == (sent, 12345678, 0)
 
 
 async def test_revalidate_is_taken_and_read(stack: RunningStack) -> None:
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         result = await mailkit.revalidate("a@example.com", agreement=False)
     expected: tuple[Wire, ...] = (("string", "a@example.com"), ("string", ""), ("boolean", False))
     expected += (("string", ""),) * 3
-    assert disagreements(last_call(stack, "mailkit.email.revalidate")[2:], expected) == []
+    assert disagreements(stack.last_call("mailkit.email.revalidate")[2:], expected) == []
     assert result.status is mk.RevalidateStatus.CONFIRMATION_SENT
 
 
 async def test_a_fault_is_read_with_the_stacks_own_code(stack: RunningStack) -> None:
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         with pytest.raises(mk.XmlRpcFaultError) as caught:
             await mailkit.call("mailkit.test.fault", [])
     assert caught.value.fault_code == FAULT_CODE[stack.name]
@@ -224,7 +209,7 @@ async def test_a_fault_is_read_with_the_stacks_own_code(stack: RunningStack) -> 
 
 
 async def test_an_unknown_method_is_a_typed_fault(stack: RunningStack) -> None:
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         with pytest.raises(mk.XmlRpcFaultError) as caught:
             await mailkit.call("mailkit.test.unknown", [])
     assert isinstance(caught.value.fault_code, int | str)
@@ -232,7 +217,7 @@ async def test_an_unknown_method_is_a_typed_fault(stack: RunningStack) -> None:
 
 async def test_an_int_past_32_bits_in_an_answer(stack: RunningStack) -> None:
     expected = INT40_ANSWER[stack.name]
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         if isinstance(expected, type):
             with pytest.raises(expected):
                 await mailkit.call("mailkit.test.int40", [])
@@ -241,7 +226,7 @@ async def test_an_int_past_32_bits_in_an_answer(stack: RunningStack) -> None:
 
 
 async def test_an_empty_struct_in_an_answer(stack: RunningStack) -> None:
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         value = await mailkit.call("mailkit.test.empty_struct", [])
     # xmlrpc-epi writes an empty PHP array as <array>: a server limit, kept documented.
     assert value == ([] if stack.name == "php" else {})
@@ -249,26 +234,26 @@ async def test_an_empty_struct_in_an_answer(stack: RunningStack) -> None:
 
 async def test_an_i8_in_a_request(stack: RunningStack) -> None:
     outcome = I8_REQUEST[stack.name]
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         if outcome == "refused":
             with pytest.raises(mk.XmlRpcFaultError):
                 await mailkit.call("mailkit.test.i8", [2**40])
             return
         await mailkit.call("mailkit.test.i8", [2**40])
-    received = last_call(stack, "mailkit.test.i8")[2]
+    received = stack.last_call("mailkit.test.i8")[2]
     wire = ("nil", None) if outcome == "null" else ("int", 2**40)
     assert disagreements([received], (wire,)) == []
 
 
 async def test_nil_only_where_asked_for(stack: RunningStack) -> None:
     outcome = NIL_REQUEST[stack.name]
-    async with client(stack) as mailkit:
+    async with stack.client() as mailkit:
         await mailkit.call("mailkit.test.nil", [None])  # by default: the empty string
-    assert disagreements(last_call(stack, "mailkit.test.nil")[2:], (("string", ""),)) == []
-    async with client(stack, protocol=mk.XmlRpcCodec(send_nil=True)) as mailkit:
+    assert disagreements(stack.last_call("mailkit.test.nil")[2:], (("string", ""),)) == []
+    async with stack.client(protocol=mk.XmlRpcCodec(send_nil=True)) as mailkit:
         if outcome == "refused":
             with pytest.raises((mk.XmlRpcFaultError, mk.HTTPStatusError)):
                 await mailkit.call("mailkit.test.nil", [None])
             return
         await mailkit.call("mailkit.test.nil", [None])
-    assert disagreements(last_call(stack, "mailkit.test.nil")[2:], (("nil", None),)) == []
+    assert disagreements(stack.last_call("mailkit.test.nil")[2:], (("nil", None),)) == []
