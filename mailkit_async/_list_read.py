@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import Final, TypeGuard, TypeVar
 
 from ._classify import MessageTable, raise_for_global_error, read_text_answer
-from ._convert import lenient_int, mailkit_time
 from ._errors import ApiError, MalformedResponseError
 from ._functions import FUNCTIONS, FunctionSpec
 from ._list_results import (
@@ -37,6 +36,10 @@ from ._list_results import (
     SendMailStatus,
     UnsubscribedRecipient,
 )
+from ._members import integer as _integer
+from ._members import optional_id as _optional_integer
+from ._members import text, timestamp
+from ._members import text as _optional_text
 from ._records import record_maker
 
 __all__ = [
@@ -120,17 +123,6 @@ _RECIPIENT_STATUSES: Final = {
 # -- members ------------------------------------------------------------------------------
 
 
-def _integer(value: object, name: str, function: str) -> int:
-    try:
-        return lenient_int(value)
-    except ValueError as exc:
-        raise MalformedResponseError(f"{name}: {exc}", function=function) from None
-
-
-def _optional_integer(value: object, name: str, function: str) -> int | None:
-    return None if value is None else _integer(value, name, function)
-
-
 def _positive_id(value: object, name: str, function: str) -> int | None:
     """An ID member; absent, zero or negative (the wrappers' "missing") is None."""
     number = _optional_integer(value, name, function)
@@ -145,26 +137,11 @@ def _required_id(record: Mapping[str, object], name: str, function: str) -> int:
 
 
 def _text(value: object, name: str, function: str) -> str:
-    if not isinstance(value, str):
-        raise MalformedResponseError(
-            f"{name} is not a string but {type(value).__name__}", function=function
-        )
-    return value
-
-
-def _optional_text(value: object, name: str, function: str) -> str:
-    return "" if value is None else _text(value, name, function)
+    return text(value, name, function, required=True)
 
 
 def _time(value: object, name: str, function: str) -> datetime.datetime | None:
-    """A "YYYY-MM-DD hh:mm:ss" member (a bare date too); empty or all zeros is None."""
-    text = _optional_text(value, name, function).strip()
-    if not text or text.startswith("0000-00-00"):
-        return None
-    moment = mailkit_time(text)
-    if moment is None:
-        raise MalformedResponseError(f"{name} is not a date and time", function=function)
-    return moment
+    return timestamp(value, name, function, strict=True)
 
 
 def _is_struct(value: object) -> TypeGuard[Mapping[str, object]]:

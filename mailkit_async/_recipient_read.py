@@ -14,9 +14,13 @@ from collections.abc import Mapping
 from typing import Final
 
 from ._classify import MessageTable, read_text_answer
-from ._convert import lenient_int, mailkit_time
-from ._errors import MalformedResponseError
 from ._functions import FUNCTIONS
+from ._members import items as _items
+from ._members import optional_id as _id
+from ._members import shape_error as _malformed
+from ._members import struct as _struct
+from ._members import text as _text
+from ._members import timestamp as _timestamp
 from ._recipient_results import (
     DeleteResult,
     DeleteStatus,
@@ -95,54 +99,6 @@ _topics_result: Final = record_maker(TopicsResult)
 
 
 # -- shared shape checks ---------------------------------------------------------------------
-
-
-def _malformed(function: str, problem: str) -> MalformedResponseError:
-    return MalformedResponseError(f"unexpected answer shape: {problem}", function=function)
-
-
-def _text(value: object, name: str, function: str) -> str:
-    """A text member: "" when absent or null; an int is its decimal text, as a server that
-    types values by their look (XMLRPC::Lite) sends digits as <int>."""
-    if value is None:
-        return ""
-    if type(value) is str:
-        return value
-    if type(value) is int and value in _INT64:
-        return str(value)
-    if isinstance(value, str):
-        return str(value)
-    raise _malformed(function, f"{name} is a {type(value).__name__}, not text")
-
-
-def _id(value: object, name: str, function: str) -> int | None:
-    """An ID or counter member: None when absent, null or empty; an int or decimal text."""
-    if value is None or value == "":
-        return None
-    try:
-        return lenient_int(value)
-    except ValueError:
-        raise _malformed(function, f"{name} is not a 64-bit integer") from None
-
-
-def _timestamp(value: object, name: str, function: str) -> datetime.datetime | None:
-    """`YYYY-MM-DD hh:mm:ss` as a naive datetime; None for text that is no date (the 2018
-    recordings hold the placeholder "yyyy-mm-dd hh:mm:ss")."""
-    if isinstance(value, datetime.datetime):  # an XML-RPC <dateTime.iso8601>
-        return value
-    return mailkit_time(_text(value, name, function).strip())
-
-
-def _struct(value: object, name: str, function: str) -> Mapping[str, object]:
-    if type(value) is dict or isinstance(value, Mapping):
-        return value
-    raise _malformed(function, f"{name} is a {type(value).__name__}, not a struct")
-
-
-def _items(value: object, name: str, function: str) -> list[object] | tuple[object, ...]:
-    if type(value) is list or isinstance(value, list | tuple):
-        return value
-    raise _malformed(function, f"{name} is a {type(value).__name__}, not a list")
 
 
 def _data_fields(

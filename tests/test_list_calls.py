@@ -369,7 +369,13 @@ def test_hostile_create_answers_are_malformed(value: object) -> None:
 
 def test_hostile_delete_answer_is_malformed() -> None:
     with pytest.raises(mk.MalformedResponseError):
-        read_delete_mailing_list({"data": 1})
+        read_delete_mailing_list({"data": 1.5})
+
+
+def test_digits_a_server_sent_as_an_int_read_as_text() -> None:
+    # XMLRPC::Lite types scalars by their look: a list named "2024" comes back as <int>.
+    (info,) = LIST_READERS[LIST]([{**LIST_ROW[LIST], "NAME": 2024}])
+    assert info.name == "2024"
 
 
 LIST_ROW = {
@@ -380,8 +386,8 @@ LIST_ROW = {
 # Per function: a member spoiled in each way a hostile server could.
 SPOILED = {
     LIST: [("ID_USER_LIST", "x"), ("ID_USER_LIST", None), ("ID_USER_LIST", 2**70),
-           ("NAME", 5), ("NAME", None), ("STATUS", ["enabled"]), ("DESCRIPTION", {})],
-    GETSTATUS: [("ID_EMAIL", "-"), ("ID_EMAIL", 0), ("EMAIL", None), ("EMAIL", 5),
+           ("NAME", 5.5), ("NAME", None), ("STATUS", ["enabled"]), ("DESCRIPTION", {})],
+    GETSTATUS: [("ID_EMAIL", "-"), ("ID_EMAIL", 0), ("EMAIL", None), ("EMAIL", 5.5),
                 ("STATUS", None), ("DATE", "yesterday"), ("CHANGE_DATE", 5), ("X", [1]),
                 ("X", 2.5)],
     UNSUBSCRIBED: [("EMAIL", None), ("DATE", "2015-13-45 99:00:00"),
