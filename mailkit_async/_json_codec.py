@@ -34,6 +34,8 @@ _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separato
 _encode_string: Final = json.encoder.encode_basestring
 #: Distinct (function, credentials) envelopes remembered; a client uses a handful.
 _MAX_PREFIXES: Final = 256
+#: Status answers are well under this; records and lists are longer.
+_SHORT_ANSWER: Final = 512
 
 
 class _DuplicateKeyError(ValueError):
@@ -144,8 +146,9 @@ class JsonCodec:
             )
         try:
             text = body.decode("utf-8")
-            # More than one bracket: nested (or a bracket in a string), decoded once, carefully.
-            if b"[" not in body and body.find(b"{", body.find(b"{") + 1) < 0:
+            # A short answer is decoded first without the hook, and again with it only if
+            # it proves nested; a long one (records) is decoded once, with it.
+            if len(body) <= _SHORT_ANSWER:
                 value = _PLAIN_DECODER.decode(text)
                 if _flat_and_distinct(value, body):
                     if _SURROGATE_ESCAPE.search(body) is not None:  # flat: only this is left
