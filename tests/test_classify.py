@@ -14,7 +14,7 @@ import re
 from types import MappingProxyType
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mailkit_async as mk
@@ -321,7 +321,8 @@ _ANSWER_TEXT = st.sampled_from(
 _ANSWER_FIELD = st.none() | st.integers(-(2**70), 2**70) | st.text(max_size=8) | st.booleans()
 
 
-@settings(max_examples=500)
+# The first draw of text builds hypothesis's Unicode tables: slow on a cold machine.
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.fixed_dictionaries(
         {},
