@@ -8,9 +8,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import mailkit_async as mk
 from mailkit_async.testing import EmulatorTransport, MailkitEmulator, serve
+
+# Hypothesis builds its Unicode tables on the first text it draws: seconds on a cold machine,
+# no fault of whichever test happens to draw first.
+settings.register_profile("mailkit", suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("mailkit")
 
 CLIENT_ID = "12345"
 CLIENT_MD5 = "0123456789abcdef0123456789abcdef"
