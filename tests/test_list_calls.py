@@ -646,6 +646,15 @@ class Capture(httpx.AsyncBaseTransport):
         self.bodies.append(await request.aread())
         return await self.inner.handle_async_request(request)
 
+    def client(self, protocol: str) -> mk.MailkitClient:
+        """A client on `protocol` whose requests pass through this capture."""
+        return mk.MailkitClient(
+            CLIENT_ID,
+            CLIENT_MD5,
+            protocol=protocol,  # type: ignore[arg-type]
+            transport=self,
+        )
+
 
 def _params(protocol: str, body: bytes) -> Any:
     if protocol == "json":
@@ -658,12 +667,7 @@ async def test_add_user_sends_the_pages_base64(protocol: str) -> None:
     """The page's decoded example values encode to the page's Base64, in the right places."""
     emu = MailkitEmulator(CLIENT_ID, CLIENT_MD5)
     capture = Capture(emu)
-    async with mk.MailkitClient(
-        CLIENT_ID,
-        CLIENT_MD5,
-        protocol=protocol,
-        transport=capture,  # type: ignore[arg-type]
-    ) as client:
+    async with capture.client(protocol) as client:
         await client.add_user(
             12345,
             "example@example.cz",
@@ -699,12 +703,7 @@ async def test_add_user_sends_the_pages_base64(protocol: str) -> None:
 async def test_add_user_origin_params_are_plain_and_json_only(protocol: str) -> None:
     emu = MailkitEmulator(CLIENT_ID, CLIENT_MD5)
     capture = Capture(emu)
-    async with mk.MailkitClient(
-        CLIENT_ID,
-        CLIENT_MD5,
-        protocol=protocol,
-        transport=capture,  # type: ignore[arg-type]
-    ) as client:
+    async with capture.client(protocol) as client:
         call = client.add_user(
             1, "jane@example.com", ip_src="1.2.3.4", form_url="https://example.com/form"
         )
@@ -724,12 +723,7 @@ async def test_edit_user_keeps_the_empty_position(protocol: str) -> None:
     emu = MailkitEmulator(CLIENT_ID, CLIENT_MD5)
     jane = emu.add_recipient("jane@example.com")
     capture = Capture(emu)
-    async with mk.MailkitClient(
-        CLIENT_ID,
-        CLIENT_MD5,
-        protocol=protocol,
-        transport=capture,  # type: ignore[arg-type]
-    ) as client:
+    async with capture.client(protocol) as client:
         assert (await client.edit_user(1, jane.id_email, company="ACME")).status.succeeded
     sent = _params(protocol, capture.bodies[0])
     if protocol == "xmlrpc":
@@ -746,12 +740,7 @@ async def test_send_mail_encodes_what_the_page_encodes(protocol: str) -> None:
     emu = MailkitEmulator(CLIENT_ID, CLIENT_MD5)
     campaign = emu.add_campaign("Welcome", attachments=True)
     capture = Capture(emu)
-    async with mk.MailkitClient(
-        CLIENT_ID,
-        CLIENT_MD5,
-        protocol=protocol,
-        transport=capture,  # type: ignore[arg-type]
-    ) as client:
+    async with capture.client(protocol) as client:
         await client.send_mail(
             1,
             campaign,
@@ -836,12 +825,7 @@ async def test_bad_arguments_fail_before_any_request(
 ) -> None:
     emu = MailkitEmulator(CLIENT_ID, CLIENT_MD5)
     capture = Capture(emu)
-    async with mk.MailkitClient(
-        CLIENT_ID,
-        CLIENT_MD5,
-        protocol=protocol,
-        transport=capture,  # type: ignore[arg-type]
-    ) as client:
+    async with capture.client(protocol) as client:
         with pytest.raises(mk.InvalidArgumentError, match=named.replace("[", r"\[")) as error:
             getattr(client, method)(*args, **kwargs)  # raised at the call, not when awaited
     assert "jane@example.com" not in str(error.value)  # values are never echoed
