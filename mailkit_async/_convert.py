@@ -31,6 +31,8 @@ T = TypeVar("T")
 _INT_TEXT: Final = re.compile(r"-?[0-9]{1,19}")
 _INT64: Final = range(-(2**63), 2**63)
 #: What strptime's "%Y-%m-%d %H:%M:%S" (or "%Y-%m-%d") reads, ASCII digits only.
+#: The form Mailkit writes, which `datetime.fromisoformat` reads as `_MAILKIT_TIME` does.
+_CANONICAL_TIME: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 _MAILKIT_TIME: Final = re.compile(
     r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?: ([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}))?"
 )
@@ -54,6 +56,8 @@ def lenient_int(value: object) -> int:
     """
     if type(value) is int:
         number = value
+    elif type(value) is str and value.isdigit() and value.isascii() and len(value) < 19:
+        return int(value)  # the usual ID: plain digits, within 64 bits by their count
     elif isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
         number = int(value.strip())
     else:
@@ -150,6 +154,11 @@ def mailkit_time(text: str) -> datetime.datetime | None:
     A regex and the constructor: about a tenth of `strptime`, which a getstatus answer
     would pay twice per record.
     """
+    if _CANONICAL_TIME.fullmatch(text) is not None:  # as Mailkit writes it: the C parser
+        try:
+            return datetime.datetime.fromisoformat(text)
+        except ValueError:  # no such day, hour, ...
+            return None
     match = _MAILKIT_TIME.fullmatch(text)
     if match is None:
         return None

@@ -236,16 +236,20 @@ def _recipient_record(item: object) -> RecipientRecord:
     if id_email is None or not email:
         raise _malformed(GETSTATUS, "a record without ID_EMAIL or EMAIL")
     state = _text(record.get("STATUS"), "STATUS", GETSTATUS)
+    # 41 text members: text is checked inline, the reader called only for what is not.
+    get = record.get
+    profile = [v if type(v := get(key)) is str else _text(v, key, GETSTATUS) for key in _PROFILE]
+    custom = [v if type(v := get(key)) is str else _text(v, key, GETSTATUS) for key in _CUSTOM]
     return _record(
         id_email,
         email,
-        _id(record.get("ID_MAILING_LIST"), "ID_MAILING_LIST", GETSTATUS),
+        _id(get("ID_MAILING_LIST"), "ID_MAILING_LIST", GETSTATUS),
         _STATES.get(state.strip(), RecipientState.UNDOCUMENTED),
         state,
-        *(_text(record.get(key), key, GETSTATUS) for key in _PROFILE),
-        _timestamp(record.get("DATE"), "DATE", GETSTATUS),
-        _timestamp(record.get("CHANGE_DATE"), "CHANGE_DATE", GETSTATUS),
-        tuple(_text(record.get(key), key, GETSTATUS) for key in _CUSTOM),
+        *profile,
+        _timestamp(get("DATE"), "DATE", GETSTATUS),
+        _timestamp(get("CHANGE_DATE"), "CHANGE_DATE", GETSTATUS),
+        tuple(custom),
     )
 
 
