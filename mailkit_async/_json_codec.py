@@ -36,6 +36,9 @@ _encode_string: Final = json.encoder.encode_basestring
 _MAX_PREFIXES: Final = 256
 #: Status answers are well under this; records and lists are longer.
 _SHORT_ANSWER: Final = 512
+#: Functions whose short answer was not one flat object (a struct in a struct, a list of
+#: lists): the next one goes straight to the careful decoder instead of being decoded twice.
+_NESTED_ANSWERS: Final[set[str]] = set()
 
 
 class _DuplicateKeyError(ValueError):
@@ -147,13 +150,17 @@ class JsonCodec:
         try:
             text = body.decode("utf-8")
             # A short answer is decoded first without the hook, and again with it only if
-            # it proves nested; a long one (records) is decoded once, with it.
-            if len(body) <= _SHORT_ANSWER:
+            # it proves nested; a long one (records), or one of a function that answered
+            # nested before, is decoded once, with it.
+            if len(body) <= _SHORT_ANSWER and function not in _NESTED_ANSWERS:
                 value = _PLAIN_DECODER.decode(text)
                 if _flat_and_distinct(value, body):
                     if _SURROGATE_ESCAPE.search(body) is not None:  # flat: only this is left
                         _check_value(value, function, surrogates=True)
                     return value
+                if len(_NESTED_ANSWERS) >= _MAX_PREFIXES:
+                    _NESTED_ANSWERS.clear()
+                _NESTED_ANSWERS.add(function)
             value = _DECODER.decode(text)  # refuses a duplicate key, if there is one
         except UnicodeDecodeError:
             raise MalformedResponseError(
