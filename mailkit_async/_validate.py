@@ -297,16 +297,28 @@ def check_params(function: str, params: object, rules: ParamRules) -> None:
     for the format, text with NUL or a lone surrogate, a type the format has no form for.
     """
     if type(params) is dict:
-        # Most calls: one level of short plain values, checked without building a stack.
+        # Most calls: plain values, at the top or in a dict one level down (adduser's
+        # `personal`), checked without building a stack.
         for key, value in params.items():
             text = type(value) is str and type(key) is str
             if text and value.isprintable() and key.isprintable():
                 continue  # the commonest parameter: no call
+            if type(value) is dict and _plain(key, None) and _all_plain(value):
+                continue
             if not _plain(key, value):
                 break
         else:
             return
     _walk(function, params, rules)
+
+
+def _all_plain(params: dict[object, object]) -> bool:
+    for key, value in params.items():
+        if type(value) is str and type(key) is str and value.isprintable() and key.isprintable():
+            continue
+        if not _plain(key, value):
+            return False
+    return True
 
 
 def _plain(key: object, value: object) -> bool:

@@ -29,6 +29,8 @@ _I8: Final = range(-(2**63), 2**63)
 _NOT_XML_CHAR: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 _CARRIAGE_RETURN: Final = {"\r": "&#13;"}
+#: Text that is written as it is: no character to refuse, none that `_text` escapes.
+_PLAIN_XML_TEXT: Final = re.compile("[^\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff&<>\r]*")
 
 
 class _State:
@@ -45,6 +47,8 @@ _Writer = Callable[[object, list[str], _State], None]
 
 
 def _text(value: str) -> str:
+    if _PLAIN_XML_TEXT.fullmatch(value):  # the usual text: nothing to refuse or escape
+        return value
     if _NOT_XML_CHAR.search(value):
         raise InvalidArgumentError("a string holds a character XML cannot carry")
     # A raw CR would reach the other side as LF: XML parsers normalise line ends.
