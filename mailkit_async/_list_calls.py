@@ -97,13 +97,17 @@ def _optional_address(value: object, name: str) -> str | None:
     return None if value is None else _address(value, name)
 
 
-def _encoded(fields: tuple[tuple[str, str, object], ...]) -> dict[str, str]:
-    """`(wire name, parameter, plain value)` -> `{wire name: Base64}`; None values left out.
+def _encoded(names: tuple[tuple[str, str], ...], values: tuple[object, ...]) -> dict[str, str]:
+    """`{wire name: Base64}` of the `values` that are not None; `names` holds each one's
+    (wire name, parameter name), in the order XML-RPC sends struct members: the page's.
 
-    In the order given: XML-RPC sends struct members in this order, the page's.
+    Names and values apart: the names are one constant, so a call builds one tuple, not a
+    tuple a field (bulk adds leave most fields None).
     """
     section: dict[str, str] = {}
-    for wire, name, value in fields:
+    if values.count(None) == len(values):  # none given: no loop
+        return section
+    for (wire, name), value in zip(names, values, strict=True):
         if value is not None:
             section[wire] = _b64(check_text(value, name=name, max_length=_MAX_FIELD))
     return section
@@ -127,34 +131,29 @@ def _custom(custom: object) -> dict[str, str]:
     return {f"custom{n}": _b64(numbered[n]) for n in sorted(numbered)}
 
 
-def _address_section(
-    *,
-    nick_name: str | None,
-    country: str | None,
-    street: str | None,
-    state: str | None,
-    zip_code: str | None,
-    city: str | None,
-    mobile: str | None,
-    phone: str | None,
-    fax: str | None,
-    gender: str | None,
-) -> dict[str, str]:
-    """adduser's `address` / sendmail's `contact`, in the wrapper's XML-RPC order."""
-    return _encoded(
-        (
-            ("nick_name", "nick_name", nick_name),
-            ("country", "country", country),
-            ("street", "street", street),
-            ("state", "state", state),
-            ("zip", "zip_code", zip_code),
-            ("city", "city", city),
-            ("mobile", "mobile", mobile),
-            ("phone", "phone", phone),
-            ("fax", "fax", fax),
-            ("gender", "gender", gender),
-        )
-    )
+#: adduser's `address` / sendmail's `contact`, in the wrapper's XML-RPC order.
+_ADDRESS: Final = (
+    ("nick_name", "nick_name"), ("country", "country"), ("street", "street"),
+    ("state", "state"), ("zip", "zip_code"), ("city", "city"), ("mobile", "mobile"),
+    ("phone", "phone"), ("fax", "fax"), ("gender", "gender"),
+)  # fmt: skip
+#: adduser's `personal`.
+_ADDUSER_PERSONAL: Final = (
+    ("ID_template", "id_template"), ("email_from", "email_from"), ("name_from", "name_from"),
+    ("return_url", "return_url"), ("vocative", "vocative"), ("prefix", "prefix"),
+    ("first_name", "first_name"), ("last_name", "last_name"), ("email", "email"),
+    ("reply_to", "reply_to"), ("company", "company"),
+)  # fmt: skip
+#: edituser's `personal`.
+_EDITUSER_PERSONAL: Final = (
+    ("vocative", "vocative"), ("prefix", "prefix"), ("first_name", "first_name"),
+    ("last_name", "last_name"), ("reply_to", "reply_to"), ("company", "company"),
+)  # fmt: skip
+#: sendmail's `recipient` (its page puts last_name before first_name).
+_SENDMAIL_RECIPIENT: Final = (
+    ("vocative", "vocative"), ("prefix", "prefix"), ("last_name", "last_name"),
+    ("first_name", "first_name"), ("reply_to", "reply_to"), ("company", "company"),
+)  # fmt: skip
 
 
 def _date_time(value: object, name: str) -> str:
@@ -226,31 +225,24 @@ class ListCalls:
         }
         template = None if id_template is None else str(check_id(id_template, name="id_template"))
         params["personal"] = _encoded(
+            _ADDUSER_PERSONAL,
             (
-                ("ID_template", "id_template", template),
-                ("email_from", "email_from", _optional_address(email_from, "email_from")),
-                ("name_from", "name_from", name_from),
-                ("return_url", "return_url", return_url),
-                ("vocative", "vocative", vocative),
-                ("prefix", "prefix", prefix),
-                ("first_name", "first_name", first_name),
-                ("last_name", "last_name", last_name),
-                ("email", "email", _address(email, "email")),
-                ("reply_to", "reply_to", _optional_address(reply_to, "reply_to")),
-                ("company", "company", company),
-            )
+                template,
+                _optional_address(email_from, "email_from"),
+                name_from,
+                return_url,
+                vocative,
+                prefix,
+                first_name,
+                last_name,
+                _address(email, "email"),
+                _optional_address(reply_to, "reply_to"),
+                company,
+            ),
         )
-        address = _address_section(
-            nick_name=nick_name,
-            country=country,
-            street=street,
-            state=state,
-            zip_code=zip_code,
-            city=city,
-            mobile=mobile,
-            phone=phone,
-            fax=fax,
-            gender=gender,
+        address = _encoded(
+            _ADDRESS,
+            (nick_name, country, street, state, zip_code, city, mobile, phone, fax, gender),
         )
         if address:
             params["address"] = address
@@ -309,26 +301,13 @@ class ListCalls:
             "ID_email": str(check_id(id_email, name="id_email")),
         }
         personal = _encoded(
-            (
-                ("vocative", "vocative", vocative),
-                ("prefix", "prefix", prefix),
-                ("first_name", "first_name", first_name),
-                ("last_name", "last_name", last_name),
-                ("reply_to", "reply_to", _optional_address(reply_to, "reply_to")),
-                ("company", "company", company),
-            )
-        )
-        address = _address_section(
-            nick_name=nick_name,
-            country=country,
-            street=street,
-            state=state,
-            zip_code=zip_code,
-            city=city,
-            mobile=mobile,
-            phone=phone,
-            fax=fax,
-            gender=gender,
+            _EDITUSER_PERSONAL,
+            (vocative, prefix, first_name, last_name, _optional_address(reply_to, "reply_to"),
+             company),
+        )  # fmt: skip
+        address = _encoded(
+            _ADDRESS,
+            (nick_name, country, street, state, zip_code, city, mobile, phone, fax, gender),
         )
         custom_fields = _custom(custom)
         if not (personal or address or custom_fields):
@@ -519,26 +498,13 @@ class ListCalls:
             "main": main,
         }
         recipient = _encoded(
-            (
-                ("vocative", "vocative", vocative),
-                ("prefix", "prefix", prefix),
-                ("last_name", "last_name", last_name),
-                ("first_name", "first_name", first_name),
-                ("reply_to", "reply_to", _optional_address(reply_to, "reply_to")),
-                ("company", "company", company),
-            )
-        )
-        contact = _address_section(
-            nick_name=nick_name,
-            country=country,
-            street=street,
-            state=state,
-            zip_code=zip_code,
-            city=city,
-            mobile=mobile,
-            phone=phone,
-            fax=fax,
-            gender=gender,
+            _SENDMAIL_RECIPIENT,
+            (vocative, prefix, last_name, first_name, _optional_address(reply_to, "reply_to"),
+             company),
+        )  # fmt: skip
+        contact = _encoded(
+            _ADDRESS,
+            (nick_name, country, street, state, zip_code, city, mobile, phone, fax, gender),
         )
         attachment = _attachment(attachment_name, attachment_data, attachment_url)
         for section, values in (
