@@ -255,18 +255,23 @@ def test_json_refuses_every_key_written_twice_however_it_is_spaced(
 ) -> None:
     """Keys written twice, with any spacing around their colons and colons in strings, raw
     or escaped: refused exactly when the pairs hook refuses them (the hook-less path must
-    never let one through)."""
+    never let one through). Twice each: a function's first answer may take the hook-less
+    path, and once one of its answers proved nested the next goes straight to the hook."""
+    from mailkit_async import _json_codec
+
     members = ",".join(
         f"{before}{_literal(key, escape)}{after}:{_literal(value, escape)}"
         for key, value, before, after, escape in pairs
     )
     body = ("[{" + members + "}]" if nest else "{" + members + "}").encode()
     duplicated = len({key for key, *_ in pairs}) < len(pairs)
-    if duplicated:
-        with pytest.raises(MalformedResponseError, match="duplicate key"):
-            JsonCodec().decode_reply(body, function="f")
-    else:
-        assert JsonCodec().decode_reply(body, function="f") == json.loads(body)
+    _json_codec._NESTED_ANSWERS.discard("f")
+    for _ in range(2):
+        if duplicated:
+            with pytest.raises(MalformedResponseError, match="duplicate key"):
+                JsonCodec().decode_reply(body, function="f")
+        else:
+            assert JsonCodec().decode_reply(body, function="f") == json.loads(body)
 
 
 def test_json_int_digit_limit_is_a_typed_error() -> None:
@@ -1098,3 +1103,65 @@ def test_mailkit_time_reads_what_strptime_reads(text: str) -> None:
     if expected is not None and not text.isascii():
         expected = None  # strptime takes any Unicode digit; Mailkit sends ASCII
     assert mailkit_time(text) == expected
+
+
+_HOSTILE_VALUE = st.one_of(
+    _FLAT_VALUE,
+    st.sampled_from(["a\x00b", "\ud800", "ok\r\n", 2**63, -(2**63) - 1, math.nan, math.inf]),
+)
+_NESTED_PARAMS = st.dictionaries(
+    st.text(max_size=4) | st.sampled_from(["a\x00", 1, None]),
+    _HOSTILE_VALUE
+    | st.dictionaries(
+        st.text(max_size=4) | st.sampled_from(["\ud800", 2]), _HOSTILE_VALUE, max_size=3
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=500)
+@given(_NESTED_PARAMS, st.sampled_from(["JSON_PARAMS", "XMLRPC_PARAMS"]))
+def test_check_params_short_path_refuses_what_the_walk_refuses(
+    params: dict[Any, object], rules_name: str
+) -> None:
+    # The dict fast path (one level down included) may only skip the walk when it passes.
+    rules = getattr(_validate, rules_name)
+
+    def verdict(check: Callable[[], None]) -> str | None:
+        try:
+            check()
+        except InvalidArgumentError as exc:
+            return str(exc)
+        return None
+
+    walked = verdict(lambda: _validate._walk("f", params, rules))
+    assert verdict(lambda: _validate.check_params("f", params, rules)) == walked
+
+
+@given(st.text(max_size=12) | st.sampled_from(["a&b<c>d\r", "\x00", "\ufffe", "\ud800x"]))
+def test_xmlrpc_text_writes_what_escape_writes(text: str) -> None:
+    from xml.sax.saxutils import escape
+
+    from mailkit_async._xmlrpc_marshal import _NOT_XML_CHAR, _text
+
+    if _NOT_XML_CHAR.search(text):
+        with pytest.raises(InvalidArgumentError):
+            _text(text)
+    else:
+        assert _text(text) == escape(text, {"\r": "&#13;"})
+
+
+@given(
+    st.integers(-(2**64), 2**64).map(str)
+    | st.from_regex(r"\s?-?[0-9\u0660\u00b2]{0,21}\s?", fullmatch=True)
+    | st.integers(-(2**64), 2**64)
+)
+def test_lenient_int_reads_decimal_text_within_64_bits(value: str | int) -> None:
+    text = value.strip() if isinstance(value, str) else str(value)
+    ascii_decimal = text.isascii() and text.lstrip("-").isdigit() and text.count("-") <= 1
+    expected = int(text) if ascii_decimal and -(2**63) <= int(text) < 2**63 else None
+    if expected is None or (isinstance(value, str) and len(text.lstrip("-")) > 19):
+        with pytest.raises(ValueError):
+            convert.lenient_int(value)
+    else:
+        assert convert.lenient_int(value) == expected
