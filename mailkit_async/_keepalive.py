@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import deque
 from typing import Final
 
 __all__ = ["DEFAULT_KEEPALIVE_EXPIRY", "IdleLimit", "keep_for", "parse_keep_alive"]
@@ -20,6 +21,8 @@ __all__ = ["DEFAULT_KEEPALIVE_EXPIRY", "IdleLimit", "keep_for", "parse_keep_aliv
 #: uvicorn, hypercorn, Apache and Node keep one by default.
 DEFAULT_KEEPALIVE_EXPIRY: Final = 4.0
 _MARGIN: Final = 1.0
+#: Closes an origin remembers; the shortest of them is what its server is taken to keep.
+_REMEMBERED: Final = 4
 _TIMEOUT: Final = re.compile(r"(?:^|,)\s*timeout\s*=\s*([0-9]{1,6})\s*(?:,|$)")
 
 
@@ -43,18 +46,22 @@ def parse_keep_alive(value: str | None) -> float | None:
 class IdleLimit:
     """What one origin's server was seen doing with idle connections: `keep_for` seconds."""
 
-    __slots__ = ("keep_for",)
+    __slots__ = ("_seen", "keep_for")
 
     def __init__(self) -> None:
         self.keep_for = math.inf
+        self._seen: deque[float] = deque(maxlen=_REMEMBERED)
 
     def closed_after(self, age: float) -> None:
         """The server closed a connection after it was idle `age` seconds (seen as it came).
 
-        The latest observation wins: a close cut short once (a server restarting) is
-        corrected by the next connection that the server closes at its usual time.
+        The shortest of the last few closes wins. A close is seen late when the event loop
+        is busy (by 300 ms under load), so the latest alone would learn too long a time and
+        reuse connections the server has closed; a close cut short once (a server
+        restarting) only retires connections early, and is forgotten after a few more.
         """
-        self.keep_for = keep_for(age)
+        self._seen.append(age)
+        self.keep_for = keep_for(min(self._seen))
 
     def closed_within(self, age: float) -> None:
         """A connection idle `age` seconds was found closed, at some time before that."""
