@@ -243,6 +243,23 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         await self._backend.sleep(seconds)
 
 
+#: A write up to this size goes to the kernel at once on any usable socket.
+_WATCHED_WRITE: Final = 64 * 1024
+#: What a long write's racing read takes at most (h11 reads 64 KiB at a time).
+_EARLY_READ: Final = 64 * 1024
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # a task that failed as it was cancelled: nothing left to tell
+
+
+def _done(data: bytes) -> asyncio.Future[bytes]:
+    future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+    future.set_result(data)
+    return future
+
+
 class _CheckedStream(httpcore.AsyncNetworkStream):
     """A connection that says it is unusable once its server closed it or may be about to.
 
@@ -267,9 +284,18 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
         self._idle_since: float | None = None  # since its last answer was read whole
         self._idle_until = math.inf
         self._spoilt = False  # bytes beyond an answer, or one whose end is not known
+        self._early: asyncio.Future[bytes] | None = None  # read while a long write was out
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        data = await self._stream.read(max_bytes, timeout)
+        early = self._early
+        if early is None:
+            data = await self._stream.read(max_bytes, timeout)
+        else:
+            self._early = None
+            data = early.result()  # what a long write's racing read got (or how it failed)
+            if len(data) > max_bytes:
+                data, rest = data[:max_bytes], data[max_bytes:]
+                self._early = _done(rest)
         framing = self._framing
         if framing is None:
             if data:
@@ -315,7 +341,36 @@ class _CheckedStream(httpcore.AsyncNetworkStream):
         if self._framing is None and buffer:
             self._framing = ResponseParser(0, keep_body=False)
             self._started = False
-        return self._stream.write(buffer, timeout)
+        if len(buffer) <= _WATCHED_WRITE:
+            return self._stream.write(buffer, timeout)
+        return self._write_watching(self._stream.write(buffer, timeout))
+
+    async def _write_watching(self, writing: Coroutine[Any, Any, None]) -> None:
+        """A write longer than the socket may take at once, raced by a read: an answer that
+        comes before the request is all sent (a 413 to a body the server will not read)
+        ends the write, and is kept for h11's first read.
+
+        h11 reads nothing while it writes, so that answer would wait out the write timeout;
+        httpcore reads the answer after a WriteError instead, as it does when a server
+        closes early. The write is not ours to hold (it holds the md5): only its task is.
+        """
+        write = asyncio.ensure_future(writing)
+        read = asyncio.ensure_future(self._stream.read(_EARLY_READ))
+        try:
+            await asyncio.wait((write, read), return_when=asyncio.FIRST_COMPLETED)
+            if not read.done():
+                read.cancel()
+                await asyncio.wait((read,))  # the stream reads once at a time: let it end
+            if not read.cancelled():
+                self._early = read  # the answer's first bytes, its end or a failure
+            if not write.done():
+                raise httpcore.WriteError("the server answered before the request was sent")
+            write.result()
+        finally:
+            for task in (write, read):
+                if not task.done():
+                    task.cancel()
+                    task.add_done_callback(_retrieve)
 
     async def aclose(self) -> None:
         await self._stream.aclose()

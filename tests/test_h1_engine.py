@@ -219,6 +219,41 @@ async def test_https_with_a_trusted_ca(
     assert tls_server.base_url.startswith("https://")
 
 
+@pytest.mark.parametrize("early", [False, True], ids=["read-whole", "early-413"])
+async def test_https_long_bodies_get_their_answer_early_or_not(
+    ca: trustme.CA, tls_server: LoopbackServer, engine: str, early: bool
+) -> None:
+    """A body far past the socket buffers, over TLS: answered after it is read whole (the
+    connection kept), or by a 413 before it is (at once, the connection not reused)."""
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    if early:
+        tls_server.plan.append(Reply(413, (("Content-Type", "text/plain"),), b"no", early=True))
+    async with mk.MailkitClient(
+        CLIENT_ID,
+        CLIENT_MD5,
+        base_url=tls_server.base_url,
+        engine=engine,  # type: ignore[arg-type]
+        ssl_context=context,
+        timeout=5.0,
+    ) as client:
+        params = {"email": "jane@example.com", "pad": "x" * (16 << 20)}
+        started = time.monotonic()
+        if early:
+            with pytest.raises(mk.HTTPStatusError) as caught:
+                await client.call("mailkit.email.wipe", params)
+            assert caught.value.status_code == 413
+            assert time.monotonic() - started < 2.0  # not the 5 s write timeout
+        else:
+            assert (await client.call("mailkit.email.wipe", params)) == {
+                "error": "OK",
+                "error_status": 0,
+            }
+        result = await client.wipe("jane@example.com")
+        assert result.status is mk.WipeStatus.QUEUED
+    assert tls_server.connections == (2 if early else 1)
+
+
 async def test_https_with_an_unknown_ca_is_a_connect_error(
     tls_server: LoopbackServer, engine: str
 ) -> None:

@@ -204,14 +204,20 @@ async def test_an_early_answer_ends_the_call_before_the_body_is_sent() -> None:
     assert server.connections == 2  # the half-sent request's connection was not reused
 
 
-async def test_an_early_413_is_an_http_status_error() -> None:
+async def test_an_early_413_is_an_http_status_error_at_once(engine: str) -> None:
+    """The answer is read while the body is still being written, on both engines: not the
+    5 s write timeout, and the call is not sent again."""
     early = Reply(413, (("Content-Type", "text/plain"),), b"too large\n", early=True)
-    async with serve(early) as server, client(server, "builtin") as mailkit:
+    async with serve(early) as server, client(server, engine) as mailkit:
+        started = time.monotonic()
         with pytest.raises(mk.HTTPStatusError) as caught:
             await mailkit.call(
-                "mailkit.email.wipe", {"email": "jane@example.com", "pad": "x" * (8 << 20)}
+                "mailkit.email.wipe", {"email": "jane@example.com", "pad": "x" * (32 << 20)}
             )
+        elapsed = time.monotonic() - started
     assert caught.value.status_code == 413
+    assert elapsed < 2.0
+    assert len(server.requests) == 1
 
 
 async def test_the_deadline_bounds_writing_the_body(engine: str) -> None:
