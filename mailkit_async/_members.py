@@ -52,6 +52,8 @@ def integer(value: object, name: str, function: str) -> int:
 
 def optional_id(value: object, name: str, function: str) -> int | None:
     """An ID or counter member: None when absent, null or empty; else as `integer`."""
+    if type(value) is str and value.isdigit() and value.isascii() and len(value) < 19:
+        return int(value)  # the usual member, in one call rather than three
     if value is None or value == "":
         return None
     return integer(value, name, function)
