@@ -43,6 +43,8 @@ MAX_DEPTH: Final = 64
 MAX_INT_DIGITS: Final = 4300
 
 _INT_TEXT: Final = re.compile(rf"[+-]?[0-9]{{1,{MAX_INT_DIGITS}}}")
+#: IDs separated by commas, as one page's example writes them inside an <i4>.
+_INT_LIST_TEXT: Final = re.compile(r"[0-9]{1,19}(?:[ \t]*,[ \t]*[0-9]{1,19})+")
 _DOUBLE_TEXT: Final = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 _MISSING: Final = object()
@@ -114,6 +116,11 @@ def _integer_reader(tag: str) -> LeafReader:
         if not (text.isdigit() and text.isascii()):  # the common case skips the expression
             text = text.strip()
             if not _INT_TEXT.fullmatch(text):
+                if _INT_LIST_TEXT.fullmatch(text):
+                    # mailinglist.unsubscribed's page shows ID_UNSUBSCRIBE_GROUP as
+                    # <i4>27,29,35</i4>: the list is its text, for the member's reader to
+                    # split, rather than the whole answer refused.
+                    return text
                 raise _InvalidReplyError(f"<{tag}> does not hold an integer")
         elif len(text) > MAX_INT_DIGITS:
             raise _InvalidReplyError(f"<{tag}> holds too many digits")

@@ -292,6 +292,33 @@ def test_the_pages_unsubscribed_example_reads() -> None:
     assert (single.groups, single.unsubscribed_at) == ((27,), None)
 
 
+def test_the_pages_unsubscribed_xml_with_groups_in_an_i4_reads() -> None:
+    """The page's XML example writes the groups as <i4>27,29,35</i4>: the answer is read,
+    not refused whole, on both XML-RPC decoding paths."""
+    from mailkit_async._xmlrpc_unmarshal import _parse_stream, _parse_tree, decode_with
+
+    def record(date: str, groups: str, email: str) -> str:
+        return (
+            "<value><struct>"
+            f"<member><name>DATE</name><value><string>{date}</string></value></member>"
+            f"<member><name>ID_UNSUBSCRIBE_GROUP</name><value>{groups}</value></member>"
+            f"<member><name>EMAIL</name><value><string>{email}</string></value></member>"
+            "</struct></value>"
+        )
+
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><methodResponse><params><param><value><array>'
+        "<data>"
+        + record("2015-10-23 15:18:58", "<i4>27,29,35</i4>", "mail@example.eu")
+        + record("2015-10-25 11:35:12", "<string></string>", "+420777123456")
+        + "</data></array></value></param></params></methodResponse>"
+    ).encode()
+    for parse in (_parse_tree, _parse_stream):
+        grouped, plain = read_unsubscribed(decode_with(parse, body, UNSUBSCRIBED))
+        assert (grouped.email, grouped.groups) == ("mail@example.eu", (27, 29, 35))
+        assert (plain.email, plain.groups) == ("+420777123456", ())
+
+
 def test_the_pages_getstatus_record_reads() -> None:
     """DOC mailinglist.getstatus's example record (as far as the page shows it)."""
     (recipient,) = read_list_recipients(

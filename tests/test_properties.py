@@ -731,6 +731,11 @@ XML_MALFORMED: dict[str, bytes] = {
     "int 5000 digits": response(f"<value><i8>{'1' * 5000}</i8></value>"),
     "int 4301 digits": response(f"<value><int>{'1' * 4301}</int></value>"),
     "int sign only": response("<value><int>-</int></value>"),
+    "int comma alone": response("<value><int>,</int></value>"),
+    "int comma list, empty item": response("<value><int>1,,2</int></value>"),
+    "int comma list, trailing": response("<value><int>1,2,</int></value>"),
+    "int comma list, signed": response("<value><int>-1,2</int></value>"),
+    "int comma list, not digits": response("<value><int>1,x</int></value>"),
     "boolean 2": response("<value><boolean>2</boolean></value>"),
     "boolean true": response("<value><boolean>true</boolean></value>"),
     "double nan": response("<value><double>nan</double></value>"),
@@ -873,6 +878,9 @@ XML_GOOD: dict[str, tuple[bytes, object]] = {
     "i8 -2**63-1": (response("<value><i8>-9223372036854775809</i8></value>"), -(2**63) - 1),
     "int 4300 digits": (response(f"<value><int>{'7' * 4300}</int></value>"), int("7" * 4300)),
     "int leading zeros": (response("<value><int>007</int></value>"), 7),
+    # mailinglist.unsubscribed's example: a list of group IDs in an <i4>, kept as its text.
+    "i4 comma list": (response("<value><i4>27,29,35</i4></value>"), "27,29,35"),
+    "int comma list with spaces": (response("<value><int> 1, 2 </int></value>"), "1, 2"),
     "boolean with whitespace": (response("<value><boolean> 1 </boolean></value>"), True),
     "double forms": (
         response(
