@@ -623,8 +623,8 @@ async def test_send_mail_sends_and_answers_the_three_ids(
             message_data="Dobrý den",
             content={"coupon": "SLEVA-10"},
             first_name="Jana",
-            attachment_name="terms.txt",
-            attachment_data="Obchodní podmínky".encode(),  # the emulator decodes it as UTF-8
+            attachment_name="terms.pdf",
+            attachment_data=b"%PDF-1.7\n\xe2\xe3\xcf\xd3\n\x00\xff",  # binary, not UTF-8
         )
     (sent,) = emulator.messages_sent
     assert result.status is mk.SendMailStatus.INSERTED
@@ -636,7 +636,7 @@ async def test_send_mail_sends_and_answers_the_three_ids(
     )
     assert (sent.send_to, sent.subject, sent.body) == ("jane@example.com", "Ahoj Jano", "Dobrý den")
     assert sent.content == {"coupon": "SLEVA-10"}
-    assert sent.attachments == ("terms.txt",)
+    assert sent.attachments == ("terms.pdf",)
     jane = emulator.recipient("jane@example.com")
     assert jane is not None
     assert jane.profile["FIRST_NAME"] == "Jana"

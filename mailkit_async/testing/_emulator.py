@@ -37,6 +37,7 @@ from ._values import (
     absent,
     count,
     decode_base64,
+    decode_base64_bytes,
     flag,
     integer,
     is_address,
@@ -1108,7 +1109,7 @@ class MailkitEmulator:
             body = decode_base64(main.get("message_data"), "main.message_data")
             variables = {str(k): decode_base64(v, f"main.content.{k}") for k, v in content.items()}
             if attachment:
-                decode_base64(attachment.get("data"), "attachment.data")
+                decode_base64_bytes(attachment.get("data"), "attachment.data")  # a PDF, say
         except ValueError as exc:
             raise _own(call, f"Invalid value: {exc}") from None  # our choice; undocumented
         send_to = main.get("send_to")

@@ -20,6 +20,7 @@ __all__ = [
     "absent",
     "count",
     "decode_base64",
+    "decode_base64_bytes",
     "flag",
     "integer",
     "is_address",
@@ -111,12 +112,21 @@ def struct(value: object, name: str) -> dict[str, object]:
 
 def decode_base64(value: object, name: str) -> str:
     """The text of a base64 value (an absent one is ""); ValueError(name) when it is not."""
+    try:
+        return decode_base64_bytes(value, name).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(name) from None
+
+
+def decode_base64_bytes(value: object, name: str) -> bytes:
+    """The bytes of a base64 value (an attachment: any bytes); ValueError(name) when it is
+    not base64."""
     if absent(value):
-        return ""
+        return b""
     if not isinstance(value, str):
         raise ValueError(name)
     try:
-        return base64.b64decode(value, validate=True).decode("utf-8")
+        return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise ValueError(name) from None
 
