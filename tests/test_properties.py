@@ -1169,7 +1169,7 @@ def test_lenient_int_reads_decimal_text_within_64_bits(value: str | int) -> None
     ascii_decimal = text.isascii() and text.lstrip("-").isdigit() and text.count("-") <= 1
     expected = int(text) if ascii_decimal and -(2**63) <= int(text) < 2**63 else None
     if expected is None or (isinstance(value, str) and len(text.lstrip("-")) > 19):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="integer"):
             convert.lenient_int(value)
     else:
         assert convert.lenient_int(value) == expected
