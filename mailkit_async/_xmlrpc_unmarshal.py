@@ -281,6 +281,8 @@ def _compile() -> dict[str, _Rule]:
 #: The grammar both drivers walk: tag -> rule; "" is the document around the root element.
 GRAMMAR: Final = _compile()
 _DOCUMENT: Final = GRAMMAR[""]
+_MEMBER: Final = GRAMMAR["member"]
+_VALUE: Final = GRAMMAR["value"]
 
 
 def _finish(rule: _Rule, text: str, items: list[object]) -> object:
@@ -402,7 +404,9 @@ def _walk(element: ET.Element, rule: _Rule, depth: int) -> object:
         if sequence is not None and (len(items) >= len(sequence) or sequence[len(items)] != tag):
             raise rule.out_of_sequence()
         read = child_rule.leaf
-        if read is not None:  # most elements are leaves: read them in place
+        if child_rule is _MEMBER and (member := _member(child, depth + 1)) is not None:
+            items.append(member)  # a struct's member of the usual shape: no walk of its own
+        elif read is not None:  # most elements are leaves: read them in place
             if len(child):
                 raise _InvalidReplyError(f"<{child[0].tag}> cannot appear inside <{tag}>")
             leaf_text = child.text or ""
@@ -445,6 +449,39 @@ def _walk(element: ET.Element, rule: _Rule, depth: int) -> object:
     if rule.read is None:
         return items
     return rule.read(text or "", items)
+
+
+def _member(member: ET.Element, depth: int) -> list[object] | None:
+    """`[name, value]` of a <member> (at nesting `depth`) holding exactly a <name> and a
+    <value> with blank text around them, read as `_walk` reads it; None for any other shape,
+    which the walk then reads (and words what is wrong with it)."""
+    if len(member) != 2 or depth + 2 >= MAX_DEPTH:
+        return None
+    name, value = member
+    if name.tag != "name" or value.tag != "value" or len(name):
+        return None
+    around, after_name, after_value = member.text, name.tail, value.tail
+    if (
+        (around and not around.isspace())
+        or (after_name and not after_name.isspace())
+        or (after_value and not after_value.isspace())
+    ):
+        return None
+    if not len(value):
+        return [name.text or "", value.text or ""]  # a bare string
+    if len(value) != 1:
+        return None
+    inner = value[0]
+    rule = _VALUE.children.get(inner.tag)
+    before, tail = value.text, inner.tail
+    if rule is None or (before and not before.isspace()) or (tail and not tail.isspace()):
+        return None
+    if rule.leaf is None:
+        return [name.text or "", _walk(inner, rule, depth + 2)]
+    if len(inner):
+        return None
+    text = inner.text or ""
+    return [name.text or "", text if rule.leaf is str else rule.leaf(text)]
 
 
 def _parse_tree(body: bytes) -> _Result | _Fault:

@@ -708,7 +708,37 @@ def nested_lists(depth: int, leaf: object) -> object:
 
 DEEP = "<value><array><data>" * 5000 + "</data></array></value>" * 5000
 
+def _struct(*members: str) -> bytes:
+    return response("<value><struct>" + "".join(members) + "</struct></value>")
+
+
 XML_MALFORMED: dict[str, bytes] = {
+    # Members just off the usual shape, which the tree path reads without a walk of their own.
+    "member text before name": _struct("<member>x<name>a</name><value>1</value></member>"),
+    "member text after name": _struct("<member><name>a</name>x<value>1</value></member>"),
+    "member text after value": _struct("<member><name>a</name><value>1</value>x</member>"),
+    "member value first": _struct("<member><value>1</value><name>a</name></member>"),
+    "member two names": _struct("<member><name>a</name><name>b</name></member>"),
+    "member three children": _struct(
+        "<member><name>a</name><value>1</value><value>2</value></member>"
+    ),
+    "member name holds an element": _struct("<member><name><i4>1</i4></name><value/></member>"),
+    "member value two typed values": _struct(
+        "<member><name>a</name><value><i4>1</i4><i4>2</i4></value></member>"
+    ),
+    "member value text and type": _struct(
+        "<member><name>a</name><value>x<i4>1</i4></value></member>"
+    ),
+    "member value text after type": _struct(
+        "<member><name>a</name><value><i4>1</i4>x</value></member>"
+    ),
+    "member value unknown type": _struct(
+        "<member><name>a</name><value><long>1</long></value></member>"
+    ),
+    "member leaf holds an element": _struct(
+        "<member><name>a</name><value><string><i4>1</i4></string></value></member>"
+    ),
+    "member repeated": _struct(member("a", "<value>1</value>"), member("a", "<value>2</value>")),
     "zero params": b"<methodResponse><params></params></methodResponse>",
     "no params element": b"<methodResponse></methodResponse>",
     "two params": (
@@ -893,6 +923,15 @@ XML_GOOD: dict[str, tuple[bytes, object]] = {
     "empty value": (response("<value></value>"), ""),
     "empty string": (response("<value><string/></value>"), ""),
     "typed value with whitespace": (response("<value>\n  <int>1</int>\n</value>"), 1),
+    "members spaced, bare and typed": (
+        _struct(
+            "\n<member>\n <name>a</name>\n <value> x </value>\n</member>",
+            "<member><name>b</name><value>\n<i4>2</i4>\n</value></member>",
+            "<member><name></name><value><array><data/></array></value></member>",
+            "<member><name>d</name><value><struct/></value></member>",
+        ),
+        {"a": " x ", "b": 2, "": [], "d": {}},
+    ),
     "CDATA": (response("<value><string><![CDATA[<a&b>]]></string></value>"), "<a&b>"),
     "CR reference": (response("<value>a&#13;b</value>"), "a\rb"),
     "astral": (response("<value>\U0001f600</value>"), "\U0001f600"),
