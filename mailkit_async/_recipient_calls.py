@@ -69,7 +69,8 @@ class RecipientCalls:
         trace: CallTrace | None = None,
     ) -> Coroutine[Any, Any, UnsubscribeResult]:
         """Unsubscribe a recipient from future campaigns. An int is an ID_email, a str an
-        address.
+        address or an SMS recipient's phone number in international format without spaces
+        ("+420777123456").
 
         Mailkit emails an opt-out confirmation unless `send_optout=False`; so only then is a
         call whose answer was lost sent again (otherwise it ends as `OutcomeUnknownError`).
@@ -77,7 +78,7 @@ class RecipientCalls:
         against one campaign delivery. For many recipients:
         `client.map(lambda r: client.unsubscribe(r, send_optout=False), recipients)`.
         """
-        key, value = check_recipient(recipient)
+        key, value = check_recipient(recipient, phone=True)
         check_flag(send_optout, name="send_optout")
         # The JSON API wants both keys, one of them null (the Czech page).
         params: dict[str, object] = {"email": None, "ID_email": None, key: value}

@@ -62,6 +62,8 @@ _ADDRESS: Final = re.compile(
     r"[^\s@\"(),:;<>\[\\\]\x00-\x1f\x7f]{1,64}@"
     r"(?=.{1,253}$)(?:[^\s@\"(),:;<>\[\\\]\x00-\x1f\x7f.]+\.)+[^\s@\"(),:;<>\[\\\]\x00-\x1f\x7f.]{2,}"
 )
+#: E.164: a plus, a country code and the number, 15 digits at most, no spaces.
+_PHONE: Final = re.compile(r"\+[1-9][0-9]{6,14}")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _FUNCTION: Final = re.compile(r"mailkit(?:\.[a-z0-9_]+)+")
@@ -71,6 +73,12 @@ _MAX_ID: Final = 2**63 - 1
 def is_address(text: str) -> bool:
     """True when `text` has the shape of an email address."""
     return len(text) <= 254 and _ADDRESS.fullmatch(text) is not None
+
+
+def is_phone(text: str) -> bool:
+    """True when `text` is a phone number as Mailkit takes one (SMS recipients): in
+    international format without spaces, "+420777123456"."""
+    return _PHONE.fullmatch(text) is not None
 
 
 def describe(value: object) -> str:
@@ -89,8 +97,11 @@ def describe(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def check_recipient(recipient: object, *, name: str = "recipient") -> tuple[str, str]:
-    """An int is an ID_email, a str an address: returns the JSON parameter and its value."""
+def check_recipient(
+    recipient: object, *, name: str = "recipient", phone: bool = False
+) -> tuple[str, str]:
+    """An int is an ID_email, a str an address (or with `phone` a phone number in
+    international format): returns the JSON parameter and its value."""
     if isinstance(recipient, bool):
         raise InvalidArgumentError(
             f"{name} must be an address (str) or an ID_email (int), not bool"
@@ -107,9 +118,17 @@ def check_recipient(recipient: object, *, name: str = "recipient") -> tuple[str,
         raise InvalidArgumentError(f"{name} is empty")
     if not address.isprintable():  # the regexes only for the rare text that is not
         _check_characters(address, name)
+    if phone and address.startswith("+") and "@" not in address:
+        if not is_phone(address):
+            raise InvalidArgumentError(
+                f"{name} is not a phone number in international format without spaces "
+                "(+420777123456)"
+            )
+        return "email", address  # Mailkit takes a phone number where an address goes
     if not is_address(address):
         hint = "; pass an int for an ID_email" if address.isdigit() else ""
-        raise InvalidArgumentError(f"{name} is not an email address{hint}")
+        what = "an email address or a phone number" if phone else "an email address"
+        raise InvalidArgumentError(f"{name} is not {what}{hint}")
     return "email", address
 
 

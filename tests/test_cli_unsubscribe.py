@@ -144,3 +144,35 @@ def test_kills_under_faults_without_optout_unsubscribe_everyone(tmp_path: Path) 
     assert emulator.unsubscribed == {emulator.recipient(a).id_email for a in wanted}  # type: ignore[union-attr]
     assert emulator.optouts_sent == {}
     print(f"\n{dict(killed.kills)}")
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_sms_recipients_are_unsubscribed_by_phone_number_and_no_other_job_takes_one(
+    tmp_path: Path, protocol: str
+) -> None:
+    """The unsubscribe page takes a phone number where an address goes; wipe's does not."""
+    emulator = account(subscribed=addresses(1))
+    sms = emulator.add_recipient("+420777123456")
+    source = write_lines(tmp_path / "in.txt", [addresses(1)[0], "+420777123456", "+420 777"])
+    report = tmp_path / "report.csv"
+    with served_emulator(emulator) as server:
+        done = run_cli(
+            "unsubscribe", str(source), "--report", str(report), "--protocol", protocol,
+            "--base-url", server.base_url, "--quiet",
+        )  # fmt: skip
+        wiped = run_cli(
+            "wipe", str(source), "--journal", str(tmp_path / "wipe.journal"), "--protocol",
+            protocol, "--base-url", server.base_url, "--quiet",
+        )  # fmt: skip
+        unsubscribed = server.read(lambda emu: emu.unsubscribed)
+        calls = server.read(lambda emu: emu.calls)
+    assert done.returncode == 1, done.stderr  # "+420 777" needs attention
+    rows = read_report(report)
+    assert [(row["recipient"], row["status"]) for row in rows] == [
+        (addresses(1)[0], "unsubscribed"),
+        ("'+420777123456", "unsubscribed"),  # the CSV report defuses a leading "+"
+        ("'+420 777", "invalid_input"),
+    ]
+    assert sms.id_email in unsubscribed
+    assert "line 2: '+420777123456' is a phone number, which wipe does not take" in wiped.stderr
+    assert [function for _, function in calls].count("mailkit.email.wipe") == 1  # the address

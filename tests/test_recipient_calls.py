@@ -506,6 +506,22 @@ async def test_unsubscribe_sends_the_optout_by_default_and_may_be_temporary(
     assert (jane.unsubscribed_until - today).days in (29, 30, 31)
 
 
+async def test_unsubscribe_an_sms_recipient_by_phone_number(
+    account: MailkitEmulator, make_client: ClientFactory
+) -> None:
+    """The page: `email` is an address or a phone number, international, without spaces."""
+    sms = account.add_recipient("+420777123456")
+    async with make_client() as client:
+        result = await client.unsubscribe("+420777123456", send_optout=False)
+        with pytest.raises(mk.InvalidArgumentError, match="without spaces"):
+            await client.unsubscribe("+420 777 123 456", send_optout=False)
+        with pytest.raises(mk.InvalidArgumentError, match=r"not an email address$"):
+            await client.wipe("+420777123456")  # wipe's page takes addresses only
+    assert (result.status, result.id_email) == (mk.UnsubscribeStatus.UNSUBSCRIBED, sms.id_email)
+    assert sms.id_email in account.unsubscribed
+    assert [function for _, function in account.calls] == ["mailkit.email.unsubscribe"]
+
+
 async def test_unsubscribe_an_unknown_recipient(
     account: MailkitEmulator, make_client: ClientFactory
 ) -> None:

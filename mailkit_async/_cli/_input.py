@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, Final, NamedTuple, Protocol, TextIO
 
 from .._errors import InvalidArgumentError
-from .._validate import check_id, check_recipient
+from .._validate import check_id, check_recipient, is_phone
 from ._exit import CliError
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "HashingReader",
     "InputLine",
     "addresses_only",
+    "no_phones",
     "open_input",
     "parse_input",
     "physical_lines",
@@ -329,7 +330,9 @@ def classify(number: int, value: str, *, emails: bool, ids: bool) -> InputLine:
     if not emails:
         return _invalid(number, value, "not an ID_email")
     try:
-        _, address = check_recipient(value)
+        # A phone number is taken here; jobs whose function takes none refuse it after
+        # (`no_phones`), with their name in the reason.
+        _, address = check_recipient(value, phone=True)
     except InvalidArgumentError:
         what = "an email address or ID_email" if ids else "an email address"
         return _invalid(number, value, f"not {what}")
@@ -343,6 +346,18 @@ def _invalid(number: int, value: str, problem: str) -> InputLine:
 
 def _shown(value: str) -> str:
     return value if len(value) <= _SHOWN else value[: _SHOWN - 1] + "…"
+
+
+def no_phones(lines: Iterable[InputLine], what: str) -> Iterator[InputLine]:
+    """`lines` with each phone number made invalid: for a job whose function takes none.
+
+    `what` names the job in the reason ("wipe").
+    """
+    for line in lines:
+        if line.kind == "email" and line.recipient is not None and is_phone(line.recipient):
+            yield _invalid(line.line, line.raw, f"a phone number, which {what} does not take")
+        else:
+            yield line
 
 
 def addresses_only(lines: Iterable[InputLine], what: str) -> Iterator[InputLine]:

@@ -96,6 +96,7 @@ class JobKind:
     )
     unsafe_label: str = "unsafe to repeat"  # what progress adds to the name of an unsafe job
     ids: bool = True  # False: an ID_email line is invalid input (the function needs an address)
+    phones: bool = False  # True: a phone number line is a recipient (SMS; email.unsubscribe)
     output: KindOutput | None = None
     # Run once before the first request of a run with something to send: raises CliError
     # for a job that cannot work (adduser's --list naming no list), so nothing is sent.
@@ -246,6 +247,7 @@ KINDS: Final[Mapping[str, JobKind]] = {
         unsafe=lambda args: bool(args.send_optout),
         params=lambda args: {"send_optout": _yes(args.send_optout)},
         unsafe_label="opt-out email",
+        phones=True,  # the page: an address or a phone number, international, no spaces
     ),
     # Access: reads only, always safe to repeat; the output is made from the journal.
     "export": JobKind(

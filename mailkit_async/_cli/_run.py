@@ -20,7 +20,7 @@ from typing import Final, TextIO
 from .._client import MailkitClient
 from ._connect import endpoint, make_client
 from ._exit import CliError, ExitCode
-from ._input import InputLine, addresses_only, open_input, parse_input
+from ._input import InputLine, addresses_only, no_phones, open_input, parse_input
 from ._job import Job
 from ._journal import Journal, describe
 from ._kinds import KINDS
@@ -140,6 +140,8 @@ def _prepare(job: Job) -> Journal:
                 lines = _decoded(parse_input(text, csv_hint=csv_hint), args.input)
                 if not job.kind.ids:
                     lines = addresses_only(lines, job.kind.name)
+                if not job.kind.phones:
+                    lines = no_phones(lines, job.kind.name)
                 journal.load(lines, lambda: {**params, "input_sha256": hashing.sha256.hexdigest()})
                 _problems(journal, journal.counts(), job.err)
             else:

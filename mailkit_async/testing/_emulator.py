@@ -41,6 +41,7 @@ from ._values import (
     flag,
     integer,
     is_address,
+    is_phone,
     parse_datetime,
     profile_of,
     struct,
@@ -284,9 +285,13 @@ class MailkitEmulator:
         mailing_list_id: int = 1,
         profile: Mapping[str, str] | None = None,
     ) -> Recipient:
-        """Add a recipient to a mailing list; IDs count up from 12345678."""
-        if not is_address(check_text(email, name="email", max_length=254)):
-            raise InvalidArgumentError(f"email: not an email address: {describe(email)}")
+        """Add a recipient to a mailing list; IDs count up from 12345678. `email` is an
+        address, or an SMS recipient's phone number ("+420777123456")."""
+        text = check_text(email, name="email", max_length=254)
+        if not (is_address(text) or is_phone(text)):
+            raise InvalidArgumentError(
+                f"email: not an email address or phone number: {describe(email)}"
+            )
         check_flag(subscribed, name="subscribed")
         if check_count(mailing_list_id, name="mailing_list_id") not in self._lists:
             raise InvalidArgumentError(f"mailing_list_id: no mailing list {mailing_list_id}")
@@ -613,15 +618,16 @@ class MailkitEmulator:
             del self._ids_by_address[recipient.email.lower()]
 
     def _lookup(self, key: object, *, create: bool) -> list[Recipient] | None:
-        """Every recipient `key` names: an ID, or an address naming all its records.
+        """Every recipient `key` names: an ID, or an address (or phone number) naming all
+        its records.
 
-        None when `key` is neither an ID nor a well-formed address.
+        None when `key` is neither an ID nor a well-formed address or phone number.
         """
         id_email = integer(key)
         if id_email is not None:
             found = self._recipients.get(id_email)
             return [found] if found else []
-        if not isinstance(key, str) or not is_address(key):
+        if not isinstance(key, str) or not (is_address(key) or is_phone(key)):
             return None
         matches = self._matching(key)
         if not matches and create:

@@ -24,12 +24,14 @@ __all__ = [
     "flag",
     "integer",
     "is_address",
+    "is_phone",
     "parse_datetime",
     "profile_of",
     "struct",
 ]
 
 _ADDRESS = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f.]+")
+_PHONE = re.compile(r"\+[1-9][0-9]{6,14}")
 
 # The request members (adduser, edituser, sendmail) that feed getstatus fields.
 PERSONAL_FIELDS: Mapping[str, str] = {
@@ -77,6 +79,11 @@ PROFILE_KEYS = (
 
 def is_address(value: object) -> bool:
     return isinstance(value, str) and _ADDRESS.fullmatch(value) is not None
+
+
+def is_phone(value: object) -> bool:
+    """An SMS recipient: "+", a country code and the number, no spaces (the unsubscribe page)."""
+    return isinstance(value, str) and _PHONE.fullmatch(value) is not None
 
 
 def absent(value: object) -> bool:
