@@ -11,7 +11,7 @@ import asyncio
 import enum
 import math
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -20,13 +20,14 @@ from collections.abc import (
     Callable,
     Iterable,
 )
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import attrs
 
 from ._dispatch import BATCH_SCOPE, BatchScope, RetryEvent, new_trace
 from ._errors import InvalidArgumentError, MailkitError, OutcomeUnknownError
 from ._meters import AdaptiveLimit, RateMeter
+from ._records import record_maker
 from ._retry import is_rate_limit
 from ._validate import check_count, check_instance, checked_arguments, describe
 
@@ -34,6 +35,7 @@ __all__ = ["Batch", "BatchSummary", "Outcome", "fan_out"]
 
 I = TypeVar("I")  # noqa: E741 - the conventional name for an input item
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -50,6 +52,10 @@ class Outcome(Generic[I, R]):
     def ok(self) -> bool:
         """True when the call produced a result (whatever its status)."""
         return self.error is None
+
+
+#: Outcome's constructor without attrs' __init__ (one per item; see `record_maker`).
+_outcome: Final = record_maker(Outcome)
 
 
 @attrs.define
@@ -87,8 +93,10 @@ class Batch(AsyncIterator[Outcome[I, R]]):
     def summary(self) -> BatchSummary:
         return self._summary
 
-    def __aiter__(self) -> Batch[I, R]:
-        return self
+    def __aiter__(self) -> AsyncIterator[Outcome[I, R]]:
+        # The outcomes' own iterator: `async for` then resumes it directly, not through
+        # __anext__, a coroutine less per outcome.
+        return self._outcomes
 
     async def __anext__(self) -> Outcome[I, R]:
         return await anext(self._outcomes)
@@ -185,6 +193,15 @@ async def fan_out(
         await run.source.aclose()
 
 
+class _Later(enum.Enum):
+    """`_Source.pull_now`'s answer for an async iterable: read it with `pull`."""
+
+    LATER = enum.auto()
+
+
+_LATER: Final = _Later.LATER
+
+
 class _Source(Generic[I]):
     """The caller's items, read one at a time and numbered in input order."""
 
@@ -198,20 +215,27 @@ class _Source(Generic[I]):
         self._lock = asyncio.Lock()
         self._next_index = 0
 
+    def pull_now(self) -> tuple[I, int] | _Later | None:
+        """The next item of a plain iterable and its index, None once it is exhausted;
+        `_LATER` for an async one, which `pull` reads."""
+        if self._plain is None:
+            return _LATER
+        try:
+            item = next(self._plain)
+        except StopIteration:
+            return None
+        index = self._next_index
+        self._next_index += 1
+        return item, index
+
     async def pull(self) -> tuple[I, int] | None:
-        """The next item and its index, or None once the input is exhausted."""
-        if self._plain is not None:
+        """The next item of an async iterable and its index, or None once it is exhausted."""
+        assert self._async is not None
+        async with self._lock:
             try:
-                item = next(self._plain)
-            except StopIteration:
+                item = await anext(self._async)
+            except StopAsyncIteration:
                 return None
-        else:
-            assert self._async is not None
-            async with self._lock:
-                try:
-                    item = await anext(self._async)
-                except StopAsyncIteration:
-                    return None
         index = self._next_index
         self._next_index += 1
         return item, index
@@ -238,9 +262,9 @@ class _Run(Generic[I, R]):
         self.source = source
         self.summary = summary
         # In flight plus finished-but-unread: the bound on memory, whatever the input's size.
-        self.window = asyncio.Semaphore(window)
+        self.window = _Window(window)
         # An Outcome, the exception that ends the batch, or None once every worker is done.
-        self.finished: asyncio.Queue[Outcome[I, R] | Exception | None] = asyncio.Queue()
+        self.finished: _Inbox[Outcome[I, R] | Exception | None] = _Inbox()
         self._work = work
         self._pace = pace.wait_can_start if pace is not None else None
         self._limit = limit
@@ -249,44 +273,125 @@ class _Run(Generic[I, R]):
 
     async def worker(self) -> None:
         self._workers += 1
+        # An item's run is inlined here, not a coroutine of its own: one less to make, and to
+        # pass through on every resume. The common path (a plain iterable, no adaptive
+        # limit) makes no coroutine and no object per item beyond the call's own.
+        source, window, finished, limit = self.source, self.window, self.finished, self._limit
+        work, pace, retried = self._work, self._pace, self.retried
         try:
             while True:
-                await self.window.acquire()
-                pulled = await self.source.pull()
+                if not window.take():
+                    await window.wait()
+                pulled = source.pull_now()
+                if pulled is _LATER:
+                    pulled = await source.pull()
                 if pulled is None:
-                    self.window.release()
+                    window.release()
                     return
-                self.finished.put_nowait(await self._run(*pulled))
+                item, index = pulled
+                watch = _Watch(self) if limit is not None else None
+                trace = new_trace(retried if watch is None else watch)
+                if limit is not None:
+                    await limit.wait_can_start()
+                # The calls `work` makes (typed methods, call()) find the item's trace and the
+                # rate meter here, whatever function `work` is.
+                scope = BATCH_SCOPE.set(BatchScope(trace, pace))
+                try:
+                    result = await work(item)
+                except MailkitError as error:
+                    if watch is not None:
+                        watch.throttled = watch.throttled or is_rate_limit(error)
+                    outcome = _outcome(item, None, error, index, trace.attempts)
+                else:
+                    outcome = _outcome(item, result, None, index, trace.attempts)
+                finally:
+                    BATCH_SCOPE.reset(scope)
+                    if watch is not None:
+                        assert limit is not None
+                        limit.notify_finished(throttled=watch.throttled)
+                finished.put(outcome)
         except Exception as exc:  # the caller's iterable or work failed: end the batch with it
-            self.finished.put_nowait(exc)
+            finished.put(exc)
         finally:
             self._workers -= 1
             if not self._workers:
-                self.finished.put_nowait(None)  # the consumer may stop waiting
-
-    async def _run(self, item: I, index: int) -> Outcome[I, R]:
-        watch = _Watch(self)
-        trace = new_trace(watch)
-        if self._limit is not None:
-            await self._limit.wait_can_start()
-        # The calls `work` makes (typed methods, call()) find the item's trace and the rate
-        # meter here, whatever function `work` is.
-        scope = BATCH_SCOPE.set(BatchScope(trace, self._pace))
-        try:
-            result = await self._work(item)
-        except MailkitError as error:
-            watch.throttled = watch.throttled or is_rate_limit(error)
-            return Outcome(item, None, error, index, trace.attempts)
-        finally:
-            BATCH_SCOPE.reset(scope)
-            if self._limit is not None:
-                self._limit.notify_finished(throttled=watch.throttled)
-        return Outcome(item, result, None, index, trace.attempts)
+                finished.put(None)  # the consumer may stop waiting
 
     def retried(self, event: RetryEvent) -> None:
         self.summary.retries += 1
         if self._on_retry is not None:
             self._on_retry(event)
+
+
+class _Window:
+    """How many items may be in flight or finished but unread: a counting gate.
+
+    `asyncio.Semaphore` does the same with a coroutine per acquire and a scan of its waiters
+    per check; a batch takes and gives a place per item, so this takes one at once when one
+    is free and makes a future only when none is.
+    """
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def take(self) -> bool:
+        """Take a free place at once; False when there is none (then `wait`)."""
+        if self._free and not self._waiters:
+            self._free -= 1
+            return True
+        return False
+
+    async def wait(self) -> None:
+        """Wait until a place is handed over by `release`."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a place just as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        """Give a place back: to the first waiter still waiting, or to the free count."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+
+class _Inbox(Generic[T]):
+    """The finished outcomes, for the batch's one consumer: a deque and its one waiter.
+
+    `asyncio.Queue` allows many getters and tracks unfinished tasks; here a put is an append
+    and, when the consumer waits, one wake-up.
+    """
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[T] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: T) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> T:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
 
 
 class _Watch:

@@ -422,3 +422,55 @@ async def test_map_paces_every_call_it_makes() -> None:
         ]
     assert len(outcomes) == 20
     assert time.monotonic() - started >= 19 / 200 * 0.9
+
+
+# --- the batch's own gate and inbox ---------------------------------------------------------
+
+
+async def test_window_hands_places_over_in_order_and_passes_on_a_cancelled_ones() -> None:
+    from mailkit_async._batch import _Window
+
+    window = _Window(1)
+    assert window.take()
+    assert not window.take()  # full
+    order: list[str] = []
+
+    async def waiting(name: str) -> None:
+        await window.wait()
+        order.append(name)
+
+    first = asyncio.create_task(waiting("first"))
+    second = asyncio.create_task(waiting("second"))
+    third = asyncio.create_task(waiting("third"))
+    await asyncio.sleep(0)
+    window.release()  # handed to the first waiter...
+    first.cancel()  # ...which is cancelled before it runs: the place goes on to the second
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert order == ["second"]
+    assert first.cancelled()
+    window.release()
+    await asyncio.gather(second, third)
+    assert order == ["second", "third"]
+    window.release()
+    assert window.take()  # the place came back to the free count
+    assert not window.take()
+
+
+async def test_inbox_wakes_its_consumer_and_keeps_the_order() -> None:
+    from mailkit_async._batch import _Inbox
+
+    inbox: _Inbox[int] = _Inbox()
+    getting = asyncio.create_task(inbox.get())
+    await asyncio.sleep(0)
+    assert not getting.done()  # nothing to read: it waits
+    inbox.put(1)
+    inbox.put(2)
+    assert await getting == 1
+    assert await inbox.get() == 2
+    cancelled = asyncio.create_task(inbox.get())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.gather(cancelled, return_exceptions=True)
+    inbox.put(3)  # a put after a cancelled get is kept for the next one
+    assert await inbox.get() == 3
