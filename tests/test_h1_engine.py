@@ -14,6 +14,7 @@ import asyncio
 import ssl
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -200,18 +201,22 @@ async def tls_server(ca: trustme.CA) -> AsyncIterator[LoopbackServer]:
         yield server
 
 
+def trusting_client(
+    ca: trustme.CA, server: LoopbackServer, engine: str, **options: Any
+) -> mk.MailkitClient:
+    """A client of `server` over HTTPS that trusts `ca`."""
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return mk.MailkitClient(
+        CLIENT_ID, CLIENT_MD5, base_url=server.base_url, engine=engine, ssl_context=context,
+        **options,
+    )  # fmt: skip
+
+
 async def test_https_with_a_trusted_ca(
     ca: trustme.CA, tls_server: LoopbackServer, engine: str
 ) -> None:
-    context = ssl.create_default_context()
-    ca.configure_trust(context)
-    async with mk.MailkitClient(
-        CLIENT_ID,
-        CLIENT_MD5,
-        base_url=tls_server.base_url,
-        engine=engine,  # type: ignore[arg-type]
-        ssl_context=context,
-    ) as client:
+    async with trusting_client(ca, tls_server, engine) as client:
         for _ in range(5):
             result = await client.wipe("jane@example.com")
             assert result.status is mk.WipeStatus.QUEUED
@@ -225,18 +230,9 @@ async def test_https_long_bodies_get_their_answer_early_or_not(
 ) -> None:
     """A body far past the socket buffers, over TLS: answered after it is read whole (the
     connection kept), or by a 413 before it is (at once, the connection not reused)."""
-    context = ssl.create_default_context()
-    ca.configure_trust(context)
     if early:
         tls_server.plan.append(Reply(413, (("Content-Type", "text/plain"),), b"no", early=True))
-    async with mk.MailkitClient(
-        CLIENT_ID,
-        CLIENT_MD5,
-        base_url=tls_server.base_url,
-        engine=engine,  # type: ignore[arg-type]
-        ssl_context=context,
-        timeout=5.0,
-    ) as client:
+    async with trusting_client(ca, tls_server, engine, timeout=5.0) as client:
         params = {"email": "jane@example.com", "pad": "x" * (16 << 20)}
         started = time.monotonic()
         if early:
