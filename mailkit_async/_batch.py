@@ -275,40 +275,41 @@ class _Run(Generic[I, R]):
         self._workers += 1
         # An item's run is inlined here, not a coroutine of its own: one less to make, and to
         # pass through on every resume. The common path (a plain iterable, no adaptive
-        # limit) makes no coroutine and no object per item beyond the call's own.
+        # limit) makes no coroutine and no object per item beyond the call's and its Outcome.
         source, window, finished, limit = self.source, self.window, self.finished, self._limit
-        work, pace, retried = self._work, self._pace, self.retried
+        # The calls `work` makes (typed methods, call()) find the item's trace and the rate
+        # meter in BATCH_SCOPE, whatever function `work` is. The context is this task's own,
+        # so one trace serves all its items, set once and zeroed per item: fewer objects
+        # per item, and so fewer collections of the young generation. The adaptive limit
+        # needs a trace per item.
+        work, trace = self._work, new_trace(self.retried)
+        scope = BatchScope(trace, self._pace) if limit is None else None
+        BATCH_SCOPE.set(scope)
         try:
             while True:
                 if not window.take():
                     await window.wait()
                 pulled = source.pull_now()
                 if pulled is _LATER:
+                    # The caller's async iterable runs outside the scope: calls it makes are
+                    # none of the batch's.
+                    BATCH_SCOPE.set(None)
                     pulled = await source.pull()
+                    BATCH_SCOPE.set(scope)
                 if pulled is None:
                     window.release()
                     return
                 item, index = pulled
-                watch = _Watch(self) if limit is not None else None
-                trace = new_trace(retried if watch is None else watch)
-                if limit is not None:
-                    await limit.wait_can_start()
-                # The calls `work` makes (typed methods, call()) find the item's trace and the
-                # rate meter here, whatever function `work` is.
-                scope = BATCH_SCOPE.set(BatchScope(trace, pace))
-                try:
-                    result = await work(item)
-                except MailkitError as error:
-                    if watch is not None:
-                        watch.throttled = watch.throttled or is_rate_limit(error)
-                    outcome = _outcome(item, None, error, index, trace.attempts)
+                if limit is None:
+                    trace.attempts = 0
+                    try:
+                        result = await work(item)
+                    except MailkitError as error:
+                        outcome = _outcome(item, None, error, index, trace.attempts)
+                    else:
+                        outcome = _outcome(item, result, None, index, trace.attempts)
                 else:
-                    outcome = _outcome(item, result, None, index, trace.attempts)
-                finally:
-                    BATCH_SCOPE.reset(scope)
-                    if watch is not None:
-                        assert limit is not None
-                        limit.notify_finished(throttled=watch.throttled)
+                    outcome = await self._adapted(item, index)
                 finished.put(outcome)
         except Exception as exc:  # the caller's iterable or work failed: end the batch with it
             finished.put(exc)
@@ -316,6 +317,26 @@ class _Run(Generic[I, R]):
             self._workers -= 1
             if not self._workers:
                 finished.put(None)  # the consumer may stop waiting
+
+    async def _adapted(self, item: I, index: int) -> Outcome[I, R]:
+        """One item under the adaptive limit: a trace of its own, whose retries tell the
+        limit whether Mailkit pushed back."""
+        limit = self._limit
+        assert limit is not None
+        watch = _Watch(self)
+        trace = new_trace(watch)
+        await limit.wait_can_start()
+        scope = BATCH_SCOPE.set(BatchScope(trace, self._pace))
+        try:
+            result = await self._work(item)
+        except MailkitError as error:
+            watch.throttled = watch.throttled or is_rate_limit(error)
+            return _outcome(item, None, error, index, trace.attempts)
+        else:
+            return _outcome(item, result, None, index, trace.attempts)
+        finally:
+            BATCH_SCOPE.reset(scope)
+            limit.notify_finished(throttled=watch.throttled)
 
     def retried(self, event: RetryEvent) -> None:
         self.summary.retries += 1

@@ -395,6 +395,35 @@ async def test_map_fans_out_any_call_and_counts_each_items_attempts(protocol: st
     assert batch.summary.statuses == Counter({"queued": 7})
 
 
+async def test_calls_made_by_an_async_input_are_not_the_batchs() -> None:
+    """An async input that makes calls of its own (a lookup per item) runs outside the
+    batch: its retries go to the client's hook, not the batch's, and no item counts them."""
+    emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
+    client_retries: list[mk.RetryEvent] = []
+    batch_retries: list[mk.RetryEvent] = []
+    async with mk.MailkitClient(
+        CLIENT_ID,
+        CLIENT_MD5,
+        transport=EmulatorTransport(emulator),
+        retry=mk.RetryPolicy(initial_backoff=0),
+        on_retry=client_retries.append,
+    ) as client:
+
+        async def looked_up() -> AsyncIterator[str]:
+            for i in range(4):
+                emulator.inject("mailkit.email.getstatus", b"busy", status=503, times=2)
+                await client.get_status(f"x{i}@example.com")  # two retries, then an answer
+                yield f"u{i}@example.com"
+
+        batch = client.map(
+            client.wipe, looked_up(), concurrency=2, on_retry=batch_retries.append
+        )
+        outcomes = [o async for o in batch]
+    assert sorted(o.item for o in outcomes) == [f"u{i}@example.com" for i in range(4)]
+    assert [o.attempts for o in outcomes] == [1] * 4
+    assert (len(client_retries), batch_retries, batch.summary.retries) == (8, [], 0)
+
+
 async def test_map_turns_a_refused_argument_into_that_items_outcome() -> None:
     """A bad item fails alone, before anything is sent for it; the others go through."""
     emulator = MailkitEmulator(CLIENT_ID, CLIENT_MD5, auto_create=True)
