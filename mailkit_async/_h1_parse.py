@@ -64,6 +64,14 @@ class _State(enum.Enum):
 _HEAD, _LENGTH, _CHUNKS, _TRAILERS, _UNTIL_CLOSE, _DONE = _State
 
 
+#: A final answer's head, as parsed: servers send the same head over and over (the Date
+#: changes once a second), and parsing one is much of what reading an answer costs.
+_Head = tuple[int, dict[str, str], bool, float | None, str | None, _State, int]
+_KNOWN_HEADS: Final[dict[bytes, _Head]] = {}
+_KNOWN_HEAD_SIZE: Final = 1024  # longer heads are parsed each time: bounded memory
+_KNOWN_HEAD_COUNT: Final = 64
+
+
 class ResponseParser:
     """Feed it bytes with `feed` (and `feed_eof` at end of stream) until it says done.
 
@@ -301,6 +309,10 @@ class ResponseParser:
             self._body.feed(data)
 
     def _parse_head(self, head: bytes) -> None:
+        known = _KNOWN_HEADS.get(head)
+        if known is not None:
+            self._reuse_head(known)
+            return
         lines = head.split(b"\r\n")
         match = _STATUS_LINE.fullmatch(lines[0])
         if match is None:
@@ -325,10 +337,37 @@ class ResponseParser:
         self.keep_alive = match[1] == b"1" and "close" not in connection
         if self.keep_alive and "keep-alive" in headers:
             self.keep_alive_timeout = parse_keep_alive(headers["keep-alive"])
+        coding = headers.get("content-encoding")
         if self.keep_body:
-            coding = headers.get("content-encoding")
             self._body = BodyReader(coding, self._max_body)
         self._state = self._framing(status, headers)
+        if len(head) <= _KNOWN_HEAD_SIZE:
+            if len(_KNOWN_HEADS) >= _KNOWN_HEAD_COUNT:
+                _KNOWN_HEADS.clear()
+            _KNOWN_HEADS[head] = (
+                status,
+                headers.copy(),
+                self.keep_alive,
+                self.keep_alive_timeout,
+                coding,
+                self._state,
+                self._remaining,
+            )
+
+    def _reuse_head(self, known: _Head) -> None:
+        """Take a head's reading from one already parsed, byte for byte the same; only
+        what depends on this parser's cap is checked again."""
+        status, headers, keep_alive, keep_alive_timeout, coding, state, remaining = known
+        self.status = status
+        self.headers = headers.copy()  # each answer's own: a caller may change it
+        self.keep_alive = keep_alive
+        self.keep_alive_timeout = keep_alive_timeout
+        if self.keep_body:
+            self._body = BodyReader(coding, self._max_body)
+            if remaining > self._max_body:
+                check_declared_length(str(remaining), self._max_body)
+        self._remaining = remaining
+        self._state = state
 
     def _framing(self, status: int, headers: dict[str, str]) -> _State:
         coding = headers.get("transfer-encoding")

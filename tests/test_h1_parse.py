@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 
 from mailkit_async import MalformedResponseError, ResponseTooLargeError
 from mailkit_async._body import BodyReader
-from mailkit_async._h1_parse import MAX_HEAD, FramingError, IncompleteAnswerError, ResponseParser
+from mailkit_async._h1_parse import (
+    _KNOWN_HEADS,
+    MAX_HEAD,
+    FramingError,
+    IncompleteAnswerError,
+    ResponseParser,
+)
 
 CAP = 1024 * 1024
 
@@ -97,6 +103,64 @@ def test_valid_answers_parse_as_h11_parses_them_however_they_are_split(
     parser = parse(*pieces)
     assert (parser.status, parser.headers, parser.body()) == oracle(raw)
     assert parser.keep_alive is True
+
+
+def _reading(parser: ResponseParser) -> tuple[object, ...]:
+    return (
+        parser.status, parser.headers, parser.body(), parser.keep_alive,
+        parser.keep_alive_timeout, parser.overrun,
+    )  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(answers(), st.sampled_from(["", "Connection: close", "Keep-Alive: timeout=7, max=9"]))
+def test_a_head_seen_before_reads_as_it_did_when_parsed(
+    case: tuple[bytes, list[int]], extra: str
+) -> None:
+    """A head met again is taken from the first parse of it: every reading is the same as
+    a fresh parse's, and as h11's."""
+    raw, cuts = case
+    if extra:
+        raw = raw.replace(b"\r\n", f"\r\n{extra}\r\n".encode(), 1)
+    head = raw[: raw.index(b"\r\n\r\n")]
+    _KNOWN_HEADS.clear()
+    first = parse(raw)
+    assert head in _KNOWN_HEADS
+    pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
+    again = parse(*pieces)
+    assert _reading(again) == _reading(first)
+    assert (again.status, again.headers, again.body()) == oracle(raw)
+
+
+def test_a_head_seen_before_is_held_to_each_parsers_own_cap() -> None:
+    """What depends on the parser (its cap, whether it keeps a body) is checked again."""
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: 101\r\n\r\n" + b"x" * 101
+    ResponseParser(CAP, keep_body=False).feed(raw)
+    assert parse(raw).body() == b"x" * 101
+    with pytest.raises(ResponseTooLargeError, match="101 bytes exceeds the 100-byte cap"):
+        ResponseParser(100).feed(raw)
+    coded = b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 0\r\n\r\n"
+    assert ResponseParser(CAP, keep_body=False).feed(coded)
+    with pytest.raises(MalformedResponseError, match="br"):
+        ResponseParser(CAP).feed(coded)
+
+
+def test_each_answer_has_headers_of_its_own() -> None:
+    raw = b"HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 0\r\n\r\n"
+    for _ in range(3):  # parsed, then twice from the head remembered
+        answer = parse(raw)
+        assert answer.headers == {"server": "x", "content-length": "0"}
+        answer.headers["server"] = "changed by its caller"
+
+
+def test_heads_remembered_are_bounded_in_number_and_size() -> None:
+    _KNOWN_HEADS.clear()
+    for length in range(200):
+        parse(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % length + b"x" * length)
+    long_head = b"HTTP/1.1 200 OK\r\nX-Pad: " + b"p" * 2000 + b"\r\nContent-Length: 0"
+    parse(long_head + b"\r\n\r\n")
+    assert 0 < len(_KNOWN_HEADS) <= 64
+    assert long_head not in _KNOWN_HEADS
 
 
 def test_interim_answers_are_skipped() -> None:
