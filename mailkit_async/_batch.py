@@ -26,6 +26,7 @@ import attrs
 
 from ._dispatch import BATCH_SCOPE, BatchScope, RetryEvent, new_trace
 from ._errors import InvalidArgumentError, MailkitError, OutcomeUnknownError
+from ._gate import Gate
 from ._meters import AdaptiveLimit, RateMeter
 from ._records import record_maker
 from ._retry import is_rate_limit
@@ -262,7 +263,7 @@ class _Run(Generic[I, R]):
         self.source = source
         self.summary = summary
         # In flight plus finished-but-unread: the bound on memory, whatever the input's size.
-        self.window = _Window(window)
+        self.window = Gate(window)
         # An Outcome, the exception that ends the batch, or None once every worker is done.
         self.finished: _Inbox[Outcome[I, R] | Exception | None] = _Inbox()
         self._work = work
@@ -342,48 +343,6 @@ class _Run(Generic[I, R]):
         self.summary.retries += 1
         if self._on_retry is not None:
             self._on_retry(event)
-
-
-class _Window:
-    """How many items may be in flight or finished but unread: a counting gate.
-
-    `asyncio.Semaphore` does the same with a coroutine per acquire and a scan of its waiters
-    per check; a batch takes and gives a place per item, so this takes one at once when one
-    is free and makes a future only when none is.
-    """
-
-    __slots__ = ("_free", "_waiters")
-
-    def __init__(self, size: int) -> None:
-        self._free = size
-        self._waiters: deque[asyncio.Future[None]] = deque()
-
-    def take(self) -> bool:
-        """Take a free place at once; False when there is none (then `wait`)."""
-        if self._free and not self._waiters:
-            self._free -= 1
-            return True
-        return False
-
-    async def wait(self) -> None:
-        """Wait until a place is handed over by `release`."""
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # handed a place just as it was cancelled: pass it on
-            raise
-
-    def release(self) -> None:
-        """Give a place back: to the first waiter still waiting, or to the free count."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._free += 1
 
 
 class _Inbox(Generic[T]):

@@ -31,6 +31,7 @@ from ._errors import (
     MalformedResponseError,
     RequestTimeoutError,
 )
+from ._gate import Gate
 from ._h1_parse import FramingError, IncompleteAnswerError, ResponseParser
 from ._http import HttpReply
 from ._keepalive import DEFAULT_KEEPALIVE_EXPIRY, IdleLimit, keep_for
@@ -372,7 +373,7 @@ class H1Sender:
         self._max_body = max_body
         self._ssl_context = ssl_context
         self._keepalive_expiry = keepalive_expiry
-        self._slots = asyncio.Semaphore(max_connections)
+        self._slots = Gate(max_connections)
         self._origins: dict[tuple[str, str, int], _Origin] = {}
         self._all: set[_Connection] = set()
         self._targets: dict[tuple[str, tuple[tuple[str, str], ...]], _Target] = {}
@@ -403,10 +404,8 @@ class H1Sender:
         # The deadline arrives on the monotonic clock; timers run on the loop's.
         due = math.inf if deadline is None else loop.time() + (deadline - time.monotonic())
 
-        if self._slots.locked():
+        if not self._slots.take():
             await self._wait_for_slot(loop, due)
-        else:
-            await self._slots.acquire()
         try:
             connection = self._reuse(target.origin)
             if connection is None:
@@ -435,7 +434,7 @@ class H1Sender:
         at = due if limit is None else min(due, loop.time() + limit)
         try:
             async with asyncio.timeout_at(None if at == math.inf else at):
-                await self._slots.acquire()
+                await self._slots.wait()
         except TimeoutError:
             reason = "the call's deadline passed" if at == due else "no free connection"
             raise RequestTimeoutError(

@@ -453,37 +453,7 @@ async def test_map_paces_every_call_it_makes() -> None:
     assert time.monotonic() - started >= 19 / 200 * 0.9
 
 
-# --- the batch's own gate and inbox ---------------------------------------------------------
-
-
-async def test_window_hands_places_over_in_order_and_passes_on_a_cancelled_ones() -> None:
-    from mailkit_async._batch import _Window
-
-    window = _Window(1)
-    assert window.take()
-    assert not window.take()  # full
-    order: list[str] = []
-
-    async def waiting(name: str) -> None:
-        await window.wait()
-        order.append(name)
-
-    first = asyncio.create_task(waiting("first"))
-    second = asyncio.create_task(waiting("second"))
-    third = asyncio.create_task(waiting("third"))
-    await asyncio.sleep(0)
-    window.release()  # handed to the first waiter...
-    first.cancel()  # ...which is cancelled before it runs: the place goes on to the second
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    assert order == ["second"]
-    assert first.cancelled()
-    window.release()
-    await asyncio.gather(second, third)
-    assert order == ["second", "third"]
-    window.release()
-    assert window.take()  # the place came back to the free count
-    assert not window.take()
+# --- the batch's own inbox -------------------------------------------------------------------
 
 
 async def test_inbox_wakes_its_consumer_and_keeps_the_order() -> None:
