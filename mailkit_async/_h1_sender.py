@@ -35,6 +35,7 @@ from ._gate import Gate
 from ._h1_parse import FramingError, IncompleteAnswerError, ResponseParser
 from ._http import HttpReply
 from ._keepalive import DEFAULT_KEEPALIVE_EXPIRY, IdleLimit, keep_for
+from ._records import record_maker
 
 __all__ = ["H1Sender"]
 
@@ -45,6 +46,8 @@ _COALESCE_LIMIT: Final = 64 * 1024
 _CONNECT_ATTEMPTS: Final = 3
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE: Final = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+#: HttpReply's constructor without attrs' __init__ (one per call; see `record_maker`).
+_reply: Final = record_maker(HttpReply)
 #: Set by the sender itself; a caller's copy would contradict the framing.
 _RESERVED: Final = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
@@ -415,7 +418,7 @@ class H1Sender:
                 await connection.exchange(
                     target.head, length, body, parser, self._timeout, due, watchdog
                 )
-                reply = HttpReply(parser.status, parser.headers, parser.body())
+                reply = _reply(parser.status, parser.headers, parser.body())
             except BaseException as exc:
                 # Failed, timed out or cancelled mid-exchange: what is left on the wire of
                 # this connection is unknown, so it never carries another request.
