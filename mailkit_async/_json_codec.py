@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import json.encoder
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, NoReturn
 
 from ._codec import Params
@@ -75,6 +75,12 @@ _DECODER: Final = json.JSONDecoder(
 _PLAIN_DECODER: Final = json.JSONDecoder(
     parse_constant=_reject_constant, parse_float=_finite_float
 )
+
+#: A decoder's scanner: (text, index) -> (value, end), StopIteration where no value starts.
+_Scan = Callable[[str, int], tuple[Any, int]]
+# Set by JSONDecoder.__init__ (the C scanner when there is one); typeshed does not list it.
+_PLAIN_SCAN: Final[_Scan] = _PLAIN_DECODER.scan_once  # type: ignore[attr-defined]
+_SCAN: Final[_Scan] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 class JsonCodec:
@@ -153,7 +159,7 @@ class JsonCodec:
             # it proves nested; a long one (records), or one of a function that answered
             # nested before, is decoded once, with it.
             if len(body) <= _SHORT_ANSWER and function not in _NESTED_ANSWERS:
-                value = _PLAIN_DECODER.decode(text)
+                value = _decode_whole(_PLAIN_DECODER, _PLAIN_SCAN, text)
                 if _flat_and_distinct(value, body):
                     if _SURROGATE_ESCAPE.search(body) is not None:  # flat: only this is left
                         _check_value(value, function, surrogates=True)
@@ -161,7 +167,7 @@ class JsonCodec:
                 if len(_NESTED_ANSWERS) >= _MAX_PREFIXES:
                     _NESTED_ANSWERS.clear()
                 _NESTED_ANSWERS.add(function)
-            value = _DECODER.decode(text)  # refuses a duplicate key, if there is one
+            value = _decode_whole(_DECODER, _SCAN, text)  # refuses a duplicate key, if any
         except UnicodeDecodeError:
             raise MalformedResponseError(
                 "JSON body is not valid UTF-8", function=function
@@ -178,6 +184,24 @@ class JsonCodec:
         if surrogates or len(body) - len(body.translate(None, b"[{")) > MAX_DEPTH:
             _check_value(value, function, surrogates=surrogates)
         return value
+
+
+#: What JSON counts as whitespace (str.isspace() takes more: NBSP, say).
+_JSON_SPACE: Final = " \t\n\r"
+
+
+def _decode_whole(decoder: json.JSONDecoder, scan: _Scan, text: str) -> Any:
+    """`decoder.decode(text)`, the common answer (a value from its first character, nothing
+    but whitespace after it) without decode's two whitespace matches and two frames; any
+    other text goes through decode itself, which raises what it would have. `scan` is
+    the decoder's own scanner."""
+    try:
+        value, end = scan(text, 0)
+    except StopIteration:
+        return decoder.decode(text)
+    if end != len(text) and text[end:].strip(_JSON_SPACE):
+        return decoder.decode(text)  # "Extra data"
+    return value
 
 
 def _flat_and_distinct(value: object, body: bytes) -> bool:

@@ -1212,3 +1212,38 @@ def test_lenient_int_reads_decimal_text_within_64_bits(value: str | int) -> None
             convert.lenient_int(value)
     else:
         assert convert.lenient_int(value) == expected
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_AROUND = st.sampled_from(["", " ", "\n", "\t\r\n ", "\u00a0", "\u2028", "x", "}", ",1", "\x00"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON_VALUES, _AROUND, _AROUND, st.integers(0, 3))
+def test_decoding_a_whole_answer_agrees_with_json_decode(
+    value: object, before: str, after: str, cut: int
+) -> None:
+    """The scanner-first decode gives what `JSONDecoder.decode` gives, value or error (same
+    message), for leading and trailing whitespace JSON takes or not, extra data, and text
+    cut short."""
+    from mailkit_async import _json_codec as codec
+
+    text = before + json.dumps(value, ensure_ascii=False) + after
+    text = text[: len(text) - cut]
+    for decoder, scan in ((codec._PLAIN_DECODER, codec._PLAIN_SCAN), (codec._DECODER, codec._SCAN)):
+        assert _result(codec._decode_whole, decoder, scan, text) == _result(
+            lambda decoder, _, text: decoder.decode(text), decoder, scan, text
+        )
+
+
+def _result(decode: Callable[..., object], *args: object) -> tuple[object, ...]:
+    try:
+        return ("value", decode(*args))
+    except ValueError as exc:
+        return ("error", type(exc), str(exc))
