@@ -1,9 +1,10 @@
 """The network backend the httpx engine's pool runs over: plain asyncio, each connection checked.
 
-httpcore's own asyncio backend goes through anyio, whose `send` may yield to the event loop
-between the moment a caller last looked at a connection and the bytes reaching the kernel;
-a busy loop can stretch that yield past a server's keep-alive timeout, and the request
-then meets the server's close. Here the check and the transport's `write` run in one
+httpcore's own asyncio backend goes through anyio, whose `send` yields to the event loop
+before it writes in some releases (4.4 does; 4.16 only when cancelled): between the moment
+a caller last looked at a connection and the bytes reaching the kernel, a busy loop can
+stretch that yield past a server's keep-alive timeout, and the request then meets the
+server's close. Here the check and the transport's `write` run in one
 synchronous step, as in the built-in engine: nothing else runs in between. Reads come
 from what the protocol has buffered (without a trip through the loop when data is
 there), and one waiter serves a read, a drain, and an answer that comes before the
