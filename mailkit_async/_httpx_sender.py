@@ -7,18 +7,17 @@ few awaits pass before the request is written, and it knows nothing of a server'
 timeout. So each connection is checked again as its next request starts to go out (a
 connection found closed then is replaced before a byte was written, and the request goes
 on a fresh one), and idle connections are retired before the server would close them
-(`_keepalive`).
+(`_keepalive`). That pool runs over `_httpx_network`'s asyncio backend, which checks and
+writes in one step.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import ssl
 import time
-import typing
-from collections.abc import Coroutine, Mapping
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Final
 
 import httpcore
 import httpx
@@ -35,9 +34,8 @@ from ._errors import (
     ResponseTooLargeError,
     TransportError,
 )
-from ._h1_parse import FramingError, ResponseParser
 from ._http import HttpReply
-from ._keepalive import IdleLimit, keep_for
+from ._httpx_network import NetworkBackend, StaleConnectionError
 
 __all__ = ["HttpxSender", "checked_transport"]
 
@@ -114,7 +112,7 @@ class HttpxSender:
                     return HttpReply(response.status_code, response.headers, payload)
                 finally:
                     await response.aclose()
-            except _StaleConnectionError:
+            except StaleConnectionError:
                 continue  # not a byte of this request was written: send it on another one
             except httpx.HTTPError as exc:
                 raise _translate(exc) from exc
@@ -194,214 +192,6 @@ def checked_transport(
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
-        network_backend=_CheckedBackend(),
+        network_backend=NetworkBackend(),
     )
     return transport
-
-
-_HTTP_1: Final = b"HTTP/1."
-
-
-class _StaleConnectionError(Exception):
-    """A pooled connection was found closed before any byte of the request was written."""
-
-
-class _CheckedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's asyncio backend, its streams wrapped in `_CheckedStream`."""
-
-    def __init__(self) -> None:
-        self._backend = httpcore.AnyIOBackend()
-        self._limits: dict[tuple[str, int], IdleLimit] = {}
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109  (httpcore's interface, as all below)
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        stream = await self._backend.connect_tcp(
-            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-        limit = self._limits.get((host, port))
-        if limit is None:
-            limit = self._limits[host, port] = IdleLimit()
-        return _CheckedStream(stream, limit)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover (no uds= here)
-        return await self._backend.connect_unix_socket(
-            path, timeout=timeout, socket_options=socket_options
-        )
-
-    async def sleep(self, seconds: float) -> None:  # pragma: no cover (retries=0)
-        await self._backend.sleep(seconds)
-
-
-#: A write up to this size goes to the kernel at once on any usable socket.
-_WATCHED_WRITE: Final = 64 * 1024
-#: What a long write's racing read takes at most (h11 reads 64 KiB at a time).
-_EARLY_READ: Final = 64 * 1024
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()  # a task that failed as it was cancelled: nothing left to tell
-
-
-def _done(data: bytes) -> asyncio.Future[bytes]:
-    future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-    future.set_result(data)
-    return future
-
-
-class _CheckedStream(httpcore.AsyncNetworkStream):
-    """A connection that says it is unusable once its server closed it or may be about to.
-
-    httpcore asks `get_extra_info("is_readable")` of an idle connection before it hands it
-    out (a readable idle connection was closed by its server, or holds bytes nobody asked
-    for); this answers yes also once it has been idle as long as its server is known to
-    keep one, or when bytes came after the last answer, and the first write of the next
-    request asks again.
-
-    Each answer's framing is followed beside h11, by the built-in engine's parser without
-    its body: it tells where the answer ends (the connection is idle from then on), the
-    server's Keep-Alive timeout, and bytes beyond the answer, which h11 would keep and read
-    as the answer to the next request.
-    """
-
-    def __init__(self, stream: httpcore.AsyncNetworkStream, limit: IdleLimit) -> None:
-        self._stream = stream
-        self._limit = limit
-        self._fresh = True  # no request written yet
-        self._framing: ResponseParser | None = None  # the answer being read, if any
-        self._started = False  # its first bytes show HTTP/1.
-        self._idle_since: float | None = None  # since its last answer was read whole
-        self._idle_until = math.inf
-        self._spoilt = False  # bytes beyond an answer, or one whose end is not known
-        self._early: asyncio.Future[bytes] | None = None  # read while a long write was out
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        early = self._early
-        if early is None:
-            data = await self._stream.read(max_bytes, timeout)
-        else:
-            self._early = None
-            data = early.result()  # what a long write's racing read got (or how it failed)
-            if len(data) > max_bytes:
-                data, rest = data[:max_bytes], data[max_bytes:]
-                self._early = _done(rest)
-        framing = self._framing
-        if framing is None:
-            if data:
-                self._spoilt = True  # after the answer's end, or with no request out
-            return data
-        if not self._started and data:
-            # h11 waits for a blank line before it looks at a status line: a peer that is
-            # not speaking HTTP/1.x at all (an HTTP/0.9 body) would be waited out.
-            start = data[: len(_HTTP_1)]
-            if start != _HTTP_1[: len(start)]:
-                raise httpcore.RemoteProtocolError(f"not an HTTP/1.x answer: {data[:16]!r}")
-            self._started = True  # a first read shorter than the prefix passes: rare
-        try:
-            done = framing.feed(data) if data else False
-        except (FramingError, MailkitError):
-            # h11 decides about this answer (it takes bare LF, say); nothing follows it.
-            self._framing = None
-            self._spoilt = True
-            return data
-        if done:
-            self._framing = None
-            # The pool's own keepalive_expiry (httpx's 5 s) applies as well.
-            now = time.monotonic()
-            self._idle_since = now
-            self._idle_until = math.inf
-            if framing.keep_alive_timeout is not None:
-                self._idle_until = now + keep_for(framing.keep_alive_timeout)
-            self._spoilt = self._spoilt or framing.overrun
-        return data
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> Coroutine[Any, Any, None]:
-        # Not a coroutine itself: no frame of ours holds the request (and its md5) while
-        # it is written.
-        if self._idle_since is not None:  # the first write of the next request
-            if self._unusable():
-                raise _StaleConnectionError
-            self._idle_since = None
-        elif self._fresh and self._unusable():
-            # A server's idle timer may run from the accept (aiohttp's does): a process that
-            # got no CPU for longer than that after connecting finds the connection closed.
-            raise _StaleConnectionError
-        self._fresh = False
-        if self._framing is None and buffer:
-            self._framing = ResponseParser(0, keep_body=False)
-            self._started = False
-        if len(buffer) <= _WATCHED_WRITE:
-            return self._stream.write(buffer, timeout)
-        return self._write_watching(self._stream.write(buffer, timeout))
-
-    async def _write_watching(self, writing: Coroutine[Any, Any, None]) -> None:
-        """A write longer than the socket may take at once, raced by a read: an answer that
-        comes before the request is all sent (a 413 to a body the server will not read)
-        ends the write, and is kept for h11's first read.
-
-        h11 reads nothing while it writes, so that answer would wait out the write timeout;
-        httpcore reads the answer after a WriteError instead, as it does when a server
-        closes early. The write is not ours to hold (it holds the md5): only its task is.
-        """
-        write = asyncio.ensure_future(writing)
-        read = asyncio.ensure_future(self._stream.read(_EARLY_READ))
-        try:
-            await asyncio.wait((write, read), return_when=asyncio.FIRST_COMPLETED)
-            if not read.done():
-                read.cancel()
-                await asyncio.wait((read,))  # the stream reads once at a time: let it end
-            if not read.cancelled():
-                self._early = read  # the answer's first bytes, its end or a failure
-            if not write.done():
-                raise httpcore.WriteError("the server answered before the request was sent")
-            write.result()
-        finally:
-            for task in (write, read):
-                if not task.done():
-                    task.cancel()
-                    task.add_done_callback(_retrieve)
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> httpcore.AsyncNetworkStream:
-        stream = await self._stream.start_tls(ssl_context, server_hostname, timeout)
-        checked = _CheckedStream(stream, self._limit)
-        # A readable socket says nothing here: the server's session tickets follow the handshake.
-        checked._fresh = False
-        return checked
-
-    def get_extra_info(self, info: str) -> typing.Any:
-        if info == "is_readable":
-            return self._unusable()
-        return self._stream.get_extra_info(info)
-
-    def _unusable(self) -> bool:
-        if self._spoilt:
-            return True
-        readable = bool(self._stream.get_extra_info("is_readable"))
-        if self._idle_since is None:
-            return readable
-        now = time.monotonic()
-        age = now - self._idle_since
-        if readable:
-            # Closed at some time while it sat idle: its server keeps one at most this long.
-            self._limit.closed_within(age)
-            return True
-        return now >= self._idle_until or age >= self._limit.keep_for

@@ -55,7 +55,7 @@ async def test_a_new_connection_closed_before_its_request_is_replaced(
     server whose idle timer runs from the accept, and sends on a new one: the unsafe call
     succeeds. Servers that wait for a first request anyway answer on the first connection."""
     from mailkit_async._h1_sender import H1Sender
-    from mailkit_async._httpx_sender import _CheckedBackend
+    from mailkit_async._httpx_network import NetworkBackend
 
     connects: list[str] = []
 
@@ -70,7 +70,7 @@ async def test_a_new_connection_closed_before_its_request_is_replaced(
         return connect
 
     monkeypatch.setattr(H1Sender, "_connect", pausing(H1Sender._connect))
-    monkeypatch.setattr(_CheckedBackend, "connect_tcp", pausing(_CheckedBackend.connect_tcp))
+    monkeypatch.setattr(NetworkBackend, "connect_tcp", pausing(NetworkBackend.connect_tcp))
     async with mk.MailkitClient(
         CLIENT_ID, CLIENT_MD5, base_url=server, engine=engine  # type: ignore[arg-type]
     ) as client:
