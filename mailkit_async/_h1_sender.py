@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-import select
 import ssl
 import time
 import urllib.parse
@@ -35,6 +34,7 @@ from ._gate import Gate
 from ._h1_parse import FramingError, IncompleteAnswerError, ResponseParser
 from ._http import HttpReply
 from ._keepalive import DEFAULT_KEEPALIVE_EXPIRY, IdleLimit, keep_for
+from ._readable import never_readable, readability_check
 from ._records import record_maker
 
 __all__ = ["H1Sender"]
@@ -93,7 +93,7 @@ class _Connection(asyncio.Protocol):
         self._loop = loop
         self.origin = origin
         self._transport: asyncio.Transport | None = None
-        self._readable: Callable[[], bool] = _never
+        self._readable: Callable[[], bool] = never_readable
         self._parser: ResponseParser | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._watchdog: _Watchdog | None = None
@@ -111,7 +111,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        self._readable = _readability_check(transport.get_extra_info("socket"))
+        self._readable = readability_check(transport.get_extra_info("socket"))
 
     def data_received(self, data: bytes) -> None:
         parser = self._parser
@@ -287,21 +287,6 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(error)
 
 
-def _never() -> bool:
-    return False
-
-
-def _readability_check(sock: object) -> Callable[[], bool]:
-    """A zero-timeout poll of `sock` for reading, prepared once per connection."""
-    fileno = getattr(sock, "fileno", None)
-    if fileno is None:
-        return _never
-    fd = fileno()
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)  # POLLHUP and POLLERR are always reported
-        return lambda: bool(poller.poll(0))
-    return lambda: bool(select.select((fd,), (), (), 0)[0])  # pragma: no cover (Windows)
 
 
 class _Watchdog:

@@ -30,8 +30,8 @@ import httpcore
 
 from ._errors import MailkitError
 from ._h1_parse import FramingError, ResponseParser
-from ._h1_sender import _readability_check
 from ._keepalive import IdleLimit, keep_for
+from ._readable import never_readable, readability_check
 
 __all__ = ["NetworkBackend", "StaleConnectionError"]
 
@@ -149,7 +149,7 @@ class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
     def __init__(self, limit: IdleLimit) -> None:
         self._limit = limit
         self._transport: asyncio.Transport | None = None
-        self._readable: Callable[[], bool] = _never
+        self._readable: Callable[[], bool] = never_readable
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
         self._arrived = 0.0  # time.monotonic() of the last bytes in
@@ -176,7 +176,7 @@ class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
         # Paused as soon as the kernel leaves anything over, as anyio's streams are: a write
         # is done when the kernel holds it (and its timeout counts until then).
         transport.set_write_buffer_limits(0)
-        self._readable = _readability_check(transport.get_extra_info("socket"))
+        self._readable = readability_check(transport.get_extra_info("socket"))
 
     def data_received(self, data: bytes) -> None:
         if type(data) is not bytes:  # pragma: no cover (the proactor loop's bytearray)
@@ -431,6 +431,3 @@ class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
             return True
         return now >= self._idle_until or age >= self._limit.keep_for
 
-
-def _never() -> bool:
-    return False
