@@ -34,7 +34,7 @@ async def _measure() -> dict[str, float]:
     parser.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     loop = asyncio.get_running_loop()
     target = _parse_target(url, {})
-    connection = await sender._connect(target, loop, float("inf"), "f")
+    connection = await sender._connect(target, loop, float("inf"))
     sender._release(connection, parser)
 
     def cycle() -> None:
